@@ -1,0 +1,196 @@
+"""The one error currency of CountyHealth: OperationOutcome with a stable ``CH-####`` code.
+
+Code raises :class:`OperationOutcomeError` built by the small constructors below; the HTTP
+status comes from :data:`CODES` in one place (:func:`http_status`), and one handler per surface
+(FHIR API, web UI) renders it. See https://hl7.org/fhir/R4/operationoutcome.html.
+
+Codes are never reused for another meaning. Add new ones at the end of their block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["fatal", "error", "warning", "information"]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    """A stable error code: HTTP status and the FHIR ``IssueType`` it maps to."""
+
+    code: str
+    status: int
+    issue_type: str
+    title: str
+
+
+def _codes(*entries: tuple[str, int, str, str]) -> dict[str, ErrorCode]:
+    return {c: ErrorCode(c, s, t, title) for c, s, t, title in entries}
+
+
+#: Every code the platform emits. docs/errors.md is checked against this table by a test.
+CODES: dict[str, ErrorCode] = _codes(
+    # 1xxx — request shape and HTTP contract
+    ("CH-1000", 500, "exception", "Internal error"),
+    ("CH-1001", 400, "structure", "Body is not valid JSON"),
+    ("CH-1002", 400, "structure", "Body is not a JSON object"),
+    ("CH-1003", 415, "not-supported", "Unsupported content type"),
+    ("CH-1004", 413, "too-costly", "Body larger than the configured limit"),
+    ("CH-1005", 406, "not-supported", "Requested format is not supported"),
+    ("CH-1006", 400, "invalid", "Invalid request parameter"),
+    ("CH-1007", 405, "not-supported", "Method not allowed"),
+    ("CH-1008", 404, "not-found", "No such route"),
+    ("CH-1009", 400, "invalid", "Invalid header value"),
+    # 2xxx — resource identity and versions
+    ("CH-2001", 404, "not-found", "Resource not found"),
+    ("CH-2002", 410, "deleted", "Resource deleted"),
+    ("CH-2003", 404, "not-found", "Version not found"),
+    ("CH-2004", 400, "invalid", "Unknown resource type"),
+    ("CH-2005", 400, "invalid", "resourceType does not match the URL"),
+    ("CH-2006", 400, "invalid", "Resource id does not match the URL"),
+    ("CH-2007", 400, "invalid", "Invalid resource id"),
+    ("CH-2008", 412, "conflict", "Version does not match If-Match"),
+    ("CH-2009", 409, "conflict", "Concurrent modification; retry"),
+    ("CH-2010", 400, "invalid", "Resource id not allowed on create"),
+    ("CH-2011", 400, "invalid", "Resource id required on update"),
+    ("CH-2012", 400, "invalid", "Invalid JSON Patch"),
+    ("CH-2013", 422, "processing", "JSON Patch could not be applied"),
+    ("CH-2014", 404, "not-found", "Unknown operation"),
+    # 3xxx — validation against the R4 definitions
+    ("CH-3001", 400, "structure", "Resource does not conform to FHIR R4"),
+    ("CH-3002", 400, "structure", "Unknown element"),
+    ("CH-3003", 400, "required", "Required element missing"),
+    ("CH-3004", 400, "structure", "Cardinality violated"),
+    ("CH-3005", 400, "value", "Invalid primitive value"),
+    ("CH-3006", 400, "code-invalid", "Code not in required value set"),
+    ("CH-3007", 400, "value", "Invalid reference"),
+    ("CH-3008", 400, "structure", "Wrong JSON type for element"),
+    # 4xxx — authentication, authorisation, consent
+    ("CH-4001", 401, "login", "Authentication required"),
+    ("CH-4002", 401, "login", "Invalid or expired token"),
+    ("CH-4003", 403, "forbidden", "Scope does not allow this interaction"),
+    # 5xxx — configuration
+    ("CH-5001", 500, "exception", "Unsafe configuration"),
+)
+
+
+@dataclass(slots=True)
+class Issue:
+    """One OperationOutcome.issue; ``expression`` is a FHIRPath location."""
+
+    code: str
+    diagnostics: str
+    expression: list[str] = field(default_factory=list)
+    severity: Severity = "error"
+
+    def to_fhir(self) -> dict[str, Any]:
+        error = CODES[self.code]
+        issue: dict[str, Any] = {
+            "severity": self.severity,
+            "code": error.issue_type,
+            "details": {
+                "coding": [
+                    {
+                        "system": "https://countyhealth.example.org/fhir/CodeSystem/error-code",
+                        "code": self.code,
+                        "display": error.title,
+                    }
+                ],
+                "text": error.title,
+            },
+            "diagnostics": self.diagnostics,
+        }
+        if self.expression:
+            issue["expression"] = list(self.expression)
+        return issue
+
+
+class OperationOutcomeError(Exception):
+    """Raised anywhere below the HTTP layer; carries one or more issues.
+
+    The first error issue decides the HTTP status (see :func:`http_status`).
+    """
+
+    def __init__(self, issues: list[Issue], headers: dict[str, str] | None = None) -> None:
+        if not issues:
+            raise ValueError("an OperationOutcomeError needs at least one issue")
+        for issue in issues:
+            if issue.code not in CODES:
+                raise ValueError(f"unknown error code {issue.code}")
+        super().__init__("; ".join(f"{i.code} {i.diagnostics}" for i in issues))
+        self.issues = issues
+        self.headers = headers or {}
+
+    @property
+    def code(self) -> str:
+        return self.issues[0].code
+
+    @property
+    def status(self) -> int:
+        return http_status(self.issues)
+
+    def to_fhir(self) -> dict[str, Any]:
+        return operation_outcome(self.issues)
+
+
+def http_status(issues: list[Issue]) -> int:
+    """The one place that maps an outcome to an HTTP status."""
+    for issue in issues:
+        if issue.severity in ("fatal", "error"):
+            return CODES[issue.code].status
+    return 200
+
+
+def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
+    """Build an OperationOutcome resource from issues."""
+    return {"resourceType": "OperationOutcome", "issue": [i.to_fhir() for i in issues]}
+
+
+def information(diagnostics: str) -> dict[str, Any]:
+    """An informational OperationOutcome (e.g. the body of a successful delete)."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "information", "code": "informational", "diagnostics": diagnostics}],
+    }
+
+
+def error(code: str, diagnostics: str, expression: str | list[str] | None = None) -> OperationOutcomeError:
+    """Build an error with one issue. ``raise error("CH-2001", "Patient/1 not found")``."""
+    expr = [expression] if isinstance(expression, str) else list(expression or [])
+    return OperationOutcomeError([Issue(code, diagnostics, expr)])
+
+
+# Named constructors for the common cases (STYLE.md §1).
+
+
+def not_found(type_: str, id_: str) -> OperationOutcomeError:
+    return error("CH-2001", f"{type_}/{id_} is not known")
+
+
+def gone(type_: str, id_: str, version: int) -> OperationOutcomeError:
+    err = error("CH-2002", f"{type_}/{id_} was deleted (version {version})")
+    err.headers["ETag"] = f'W/"{version}"'
+    return err
+
+
+def bad_request(diagnostics: str, expression: str | None = None) -> OperationOutcomeError:
+    return error("CH-1006", diagnostics, expression)
+
+
+def precondition_failed(diagnostics: str) -> OperationOutcomeError:
+    return error("CH-2008", diagnostics)
+
+
+def conflict(diagnostics: str) -> OperationOutcomeError:
+    return error("CH-2009", diagnostics)
+
+
+def forbidden(diagnostics: str) -> OperationOutcomeError:
+    return error("CH-4003", diagnostics)
+
+
+def unauthorized(diagnostics: str, code: str = "CH-4001") -> OperationOutcomeError:
+    return OperationOutcomeError(
+        [Issue(code, diagnostics)], headers={"WWW-Authenticate": 'Bearer realm="countyhealth"'}
+    )
