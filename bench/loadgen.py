@@ -1,0 +1,96 @@
+"""A small closed-loop HTTP/1.1 load generator for the benchmarks (keep-alive, asyncio + uvloop).
+
+Each of ``connections`` clients sends one GET, waits for the whole answer and sends the next,
+for ``seconds``; latency is measured per request. It parses only what it needs (status line,
+Content-Length) so that it costs the 2-core machine as little CPU as possible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ns: list[int]
+    statuses: dict[int, int]
+
+    @property
+    def req_per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        if not self.latencies_ns:
+            return 0.0
+        data = sorted(self.latencies_ns)
+        k = min(len(data) - 1, max(0, round(p / 100 * (len(data) - 1))))
+        return data[k] / 1e6
+
+
+async def _client(host: str, port: int, requests: Sequence[bytes], start: int, deadline: float,
+                  out: LoadResult) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    cycle = itertools.islice(itertools.cycle(requests), start, None)
+    try:
+        while time.perf_counter() < deadline:
+            req = next(cycle)
+            t0 = time.perf_counter_ns()
+            writer.write(req)
+            status_line = await reader.readline()
+            if not status_line:
+                out.errors += 1
+                return
+            status = int(status_line.split(b" ", 2)[1])
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:].strip())
+            if length:
+                await reader.readexactly(length)
+            out.latencies_ns.append(time.perf_counter_ns() - t0)
+            out.requests += 1
+            out.statuses[status] = out.statuses.get(status, 0) + 1
+            if status >= 400:
+                out.errors += 1
+    finally:
+        writer.close()
+
+
+def build_get(host: str, port: int, path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def run_load(host: str, port: int, requests: Sequence[bytes], *, connections: int,
+             seconds: float) -> LoadResult:
+    """Drive ``requests`` (pre-built raw requests, cycled) at the server for ``seconds``."""
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        runner = asyncio.run
+    out = LoadResult(0, 0, 0.0, [], {})
+
+    async def main() -> None:
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
+        step = max(1, len(requests) // connections)
+        await asyncio.gather(*(
+            _client(host, port, requests, i * step, deadline, out) for i in range(connections)
+        ))
+        out.seconds = time.perf_counter() - t0
+
+    runner(main())
+    return out

@@ -1,0 +1,235 @@
+"""FHIR RESTful interactions over HTTP (https://hl7.org/fhir/R4/http.html).
+
+Routes only adapt HTTP to the Repository: they parse headers and bodies, call one Repository
+method and shape the response. Access rules and audit live in the Repository.
+"""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ..errors import error, information
+from ..fhir.instant import parse_period
+from ..store import HistoryQuery, Repository, Stored
+from .bundles import history_bundle, stored_location
+from .deps import RepoDep, SettingsDep
+from .media import fhir_response, negotiate, pretty, prefer_return, read_json_body
+from .operations import dispatch_operation
+
+#: Interactions this module serves; the CapabilityStatement is generated from these.
+TYPE_INTERACTIONS = (
+    "read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
+)
+SYSTEM_INTERACTIONS = ("history-system",)
+
+router = APIRouter(prefix="/fhir", include_in_schema=False, dependencies=[Depends(negotiate)])
+
+
+def _version_headers(settings_base: str, stored: Stored, location: bool = False) -> dict[str, str]:
+    headers = {"ETag": stored.etag, "Last-Modified": stored.last_modified}
+    if location:
+        headers["Location"] = stored_location(settings_base, stored)
+    headers["Content-Location"] = stored_location(settings_base, stored)
+    return headers
+
+
+def _if_match(request: Request) -> int | None:
+    value = request.headers.get("if-match")
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise error("CH-1009", f'If-Match must be a version ETag like W/"3", not {value[:40]!r}')
+    return int(text)
+
+
+def _written(request: Request, base: str, stored: Stored, status: int) -> Response:
+    """The answer to a write, honouring Prefer: return= (http.html#ops)."""
+    headers = _version_headers(base, stored, location=status == 201)
+    preference = prefer_return(request)
+    if preference == "minimal":
+        return Response(status_code=status, headers=headers)
+    if preference == "OperationOutcome":
+        text = f"{stored.reference} stored as version {stored.version}"
+        return fhir_response(information(text), status, headers, indent=pretty(request))
+    return fhir_response(stored.content, status, headers, indent=pretty(request))
+
+
+def _not_modified(request: Request, stored: Stored) -> bool:
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return f'"{stored.version}"' in tags or "*" in tags
+    ims = request.headers.get("if-modified-since")
+    if ims is not None:
+        try:
+            since = parsedate_to_datetime(ims).timestamp()
+        except (TypeError, ValueError) as exc:
+            raise error("CH-1009", f"If-Modified-Since is not an HTTP date: {ims[:40]!r}") from exc
+        return stored.last_updated_us // 1_000_000 <= int(since)
+    return False
+
+
+# ---------------------------------------------------------------------- history
+
+
+def _history_query(request: Request, settings_page: int, max_page: int, **where: Any) -> HistoryQuery:
+    q = request.query_params
+    known = {"_count", "_since", "_at", "_offset", "_snapshot", "_format", "_pretty"}
+    unknown = sorted(set(q.keys()) - known)
+    if unknown:
+        raise error("CH-1006", f"history does not take {', '.join(unknown)}", unknown[0])
+    count = _int_param(q.get("_count"), "_count", settings_page)
+    if count < 1 or count > max_page:
+        raise error("CH-1006", f"_count must be between 1 and {max_page}", "_count")
+    since = at = None
+    if "_since" in q:
+        since = _period(q["_since"], "_since")[0]
+    if "_at" in q:
+        at = _period(q["_at"], "_at")
+    return HistoryQuery(
+        since_us=since,
+        at=at,
+        count=count,
+        offset=_int_param(q.get("_offset"), "_offset", 0),
+        snapshot_us=_int_param(q.get("_snapshot"), "_snapshot", 0) or None,
+        query_string=str(request.url.query),
+        **where,
+    )
+
+
+def _int_param(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise error("CH-1006", f"{name} must be a whole number, not {value[:40]!r}", name)
+    return int(value)
+
+
+def _period(value: str, name: str) -> tuple[int, int]:
+    try:
+        return parse_period(value)
+    except ValueError as exc:
+        raise error("CH-1006", f"{name}: {exc}", name) from exc
+
+
+def _history(request: Request, repo: Repository, path: str, **where: Any) -> Response:
+    settings = repo.store.settings
+    query = _history_query(request, settings.default_page_size, settings.max_page_size, **where)
+    page = repo.history(query)
+    params = {k: v for k, v in request.query_params.items()
+              if k in ("_since", "_at", "_format", "_pretty")}
+    bundle = history_bundle(page, settings.base_url, path, params, query.count, query.offset)
+    return fhir_response(bundle, indent=pretty(request))
+
+
+@router.get("/_history")
+def history_system(request: Request, repo: RepoDep) -> Response:
+    return _history(request, repo, "/_history")
+
+
+@router.get("/{rtype}/_history")
+def history_type(rtype: str, request: Request, repo: RepoDep) -> Response:
+    return _history(request, repo, f"/{rtype}/_history", type=rtype)
+
+
+@router.get("/{rtype}/{rid}/_history")
+def history_instance(rtype: str, rid: str, request: Request, repo: RepoDep) -> Response:
+    return _history(request, repo, f"/{rtype}/{rid}/_history", type=rtype, id=rid)
+
+
+@router.get("/{rtype}/{rid}/_history/{vid}")
+def vread(rtype: str, rid: str, vid: str, request: Request, repo: RepoDep,
+          settings: SettingsDep) -> Response:
+    stored = repo.vread(rtype, rid, vid)
+    headers = _version_headers(settings.base_url, stored)
+    return fhir_response(stored.content, 200, headers, indent=pretty(request))
+
+
+# ---------------------------------------------------------------------- instance level
+
+
+@router.get("/{rtype}/{rid}")
+def read(rtype: str, rid: str, request: Request, repo: RepoDep, settings: SettingsDep) -> Response:
+    if rid.startswith("$"):
+        return dispatch_operation(request, repo, rtype, None, rid[1:], None)
+    stored = repo.read(rtype, rid)
+    headers = {"ETag": stored.etag, "Last-Modified": stored.last_modified}
+    if _not_modified(request, stored):
+        return Response(status_code=304, headers=headers)
+    return fhir_response(stored.content, 200, headers, indent=pretty(request))
+
+
+@router.get("/{rtype}/{rid}/{operation}")
+def instance_operation_get(rtype: str, rid: str, operation: str, request: Request,
+                           repo: RepoDep) -> Response:
+    if not operation.startswith("$"):
+        raise error("CH-1008", f"no route /fhir/{rtype}/{rid}/{operation[:40]}")
+    return dispatch_operation(request, repo, rtype, rid, operation[1:], None)
+
+
+@router.post("/{rtype}/{rid}/{operation}")
+async def instance_operation_post(rtype: str, rid: str, operation: str, request: Request,
+                                  repo: RepoDep, settings: SettingsDep) -> Response:
+    if not operation.startswith("$"):
+        raise error("CH-1008", f"no route /fhir/{rtype}/{rid}/{operation[:40]}")
+    body = await read_json_body(request, settings.max_body_bytes)
+    return await _in_thread(dispatch_operation, request, repo, rtype, rid, operation[1:], body)
+
+
+@router.put("/{rtype}/{rid}")
+async def update(rtype: str, rid: str, request: Request, repo: RepoDep,
+                 settings: SettingsDep) -> Response:
+    body = await read_json_body(request, settings.max_body_bytes)
+    if_match = _if_match(request)
+    stored, created = await _in_thread(repo.update, rtype, rid, body, if_match)
+    return _written(request, settings.base_url, stored, 201 if created else 200)
+
+
+@router.patch("/{rtype}/{rid}")
+async def patch(rtype: str, rid: str, request: Request, repo: RepoDep,
+                settings: SettingsDep) -> Response:
+    body = await read_json_body(request, settings.max_body_bytes, patch=True)
+    stored = await _in_thread(repo.patch, rtype, rid, body, _if_match(request))
+    return _written(request, settings.base_url, stored, 200)
+
+
+@router.delete("/{rtype}/{rid}")
+def delete(rtype: str, rid: str, request: Request, repo: RepoDep) -> Response:
+    stored = repo.delete(rtype, rid, _if_match(request))
+    text = (f"{rtype}/{rid} deleted" if stored is not None
+            else f"{rtype}/{rid} had no current version; nothing was deleted")
+    headers = {"ETag": stored.etag} if stored is not None else {}
+    return fhir_response(information(text), 200, headers, indent=pretty(request))
+
+
+# ---------------------------------------------------------------------- type level
+
+
+@router.post("/{rtype}")
+async def create(rtype: str, request: Request, repo: RepoDep, settings: SettingsDep) -> Response:
+    body = await read_json_body(request, settings.max_body_bytes)
+    if isinstance(body, dict) and body.get("resourceType") not in (None, rtype):
+        raise error("CH-2005", f"body is a {str(body.get('resourceType'))[:64]}, the URL names {rtype}",
+                    "resourceType")
+    stored = await _in_thread(repo.create, body)
+    return _written(request, settings.base_url, stored, 201)
+
+
+@router.post("/{rtype}/{operation}")
+async def type_operation_post(rtype: str, operation: str, request: Request, repo: RepoDep,
+                              settings: SettingsDep) -> Response:
+    if not operation.startswith("$"):
+        raise error("CH-1008", f"no route POST /fhir/{rtype}/{operation[:40]}")
+    body = await read_json_body(request, settings.max_body_bytes)
+    return await _in_thread(dispatch_operation, request, repo, rtype, None, operation[1:], body)
+
+
+async def _in_thread(fn: Any, *args: Any) -> Any:
+    """Run blocking Repository work off the event loop."""
+    return await run_in_threadpool(fn, *args)

@@ -1,0 +1,100 @@
+"""The ``countyhealth`` command: serve, migrate, token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from rich.console import Console
+
+from .config import Settings
+
+err = Console(stderr=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    if args.migrate:
+        from .store import migrate
+
+        migrate(settings)
+    err.print(f"[bold]CountyHealth[/] serving http://{args.host}:{args.port} "
+              f"({settings.environment}, {settings.database_url.split(':', 1)[0]}, "
+              f"{args.workers} worker(s))")
+    uvicorn.run(
+        "countyhealth.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from .store import migrate
+
+    settings = Settings()
+    with err.status("migrating the database…"):
+        migrate(settings)
+    err.print(f"database at {_safe_url(settings.database_url)} is up to date")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .api.auth import issue_token
+
+    settings = Settings()
+    token = issue_token(settings, args.client, args.scope, kind=args.kind,
+                        lifetime_seconds=args.lifetime)
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="countyhealth", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web UI and FHIR API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 1)))
+    serve.add_argument("--migrate", action="store_true", help="migrate the database first")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=_serve)
+
+    mig = sub.add_parser("migrate", help="create or upgrade the database schema")
+    mig.set_defaults(func=_migrate)
+
+    tok = sub.add_parser("token", help="print a signed access token on stdout")
+    tok.add_argument("--client", required=True, help="client id (the token subject)")
+    tok.add_argument("--scope", required=True, help="SMART scopes, e.g. 'system/*.*'")
+    tok.add_argument("--kind", default="client", choices=["client", "user"])
+    tok.add_argument("--lifetime", type=int, default=None, help="seconds (default: setting)")
+    tok.set_defaults(func=_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as exc:  # settings refused (e.g. default secret outside development)
+        err.print(f"[red]error:[/] {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Settings: one class, read from the environment with the ``COUNTYHEALTH_`` prefix.
+
+Every field carries its help text in ``description``; docs/settings.md lists them all and a
+test fails when one is missing there. Nothing is read at import time: callers build
+``Settings()`` (or pass their own) and hand it to the factories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me-0000000000"
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of a CountyHealth deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="COUNTYHEALTH_", extra="ignore")
+
+    environment: Environment = Field(
+        "development",
+        description="development, test or production. Outside development, default secrets "
+        "are refused at start-up.",
+    )
+    database_url: str = Field(
+        "sqlite:///data/countyhealth.db",
+        description="SQLAlchemy URL of the database: sqlite:///path (embedded default) or "
+        "postgresql+psycopg://user:pass@host:port/db (production).",
+    )
+    secret_key: str = Field(
+        DEVELOPMENT_SECRET,
+        description="Key that signs access tokens (HS256). Must be set to a random value of at "
+        "least 32 characters outside development.",
+    )
+    token_issuer: str = Field(
+        "countyhealth", description="The `iss` claim of tokens this platform issues and accepts."
+    )
+    token_lifetime_seconds: int = Field(
+        3600, ge=60, description="Lifetime of tokens issued by `countyhealth token`."
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000/fhir",
+        description="Public base URL of the FHIR endpoint, used in Location headers, "
+        "Bundle links and fullUrl.",
+    )
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="Largest accepted request body in bytes; larger bodies answer 413.",
+    )
+    default_page_size: int = Field(
+        50, ge=1, description="Entries per page of history and search when _count is not given."
+    )
+    max_page_size: int = Field(
+        1000, ge=1, description="Largest _count a client may ask for."
+    )
+    audit_batch_size: int = Field(
+        500, ge=1, description="Most AuditEvents written in one database transaction."
+    )
+    audit_flush_ms: float = Field(
+        2.0,
+        ge=0,
+        description="How long the audit writer waits to gather a batch before committing. "
+        "Requests are answered only after their AuditEvent is committed.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        30000, ge=0, description="How long an SQLite connection waits for the write lock."
+    )
+    db_pool_size: int = Field(
+        10, ge=1, description="Connections kept per worker process (PostgreSQL)."
+    )
+    log_level: str = Field("info", description="Log level of the server (debug, info, warning).")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment != "development":
+            if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "COUNTYHEALTH_SECRET_KEY must be set to a random value of at least 32 "
+                    f"characters when COUNTYHEALTH_ENVIRONMENT={self.environment}"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The database file of an SQLite URL (None for in-memory or another backend)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None

@@ -1,0 +1,100 @@
+"""The registry of FHIR $operations.
+
+Each operation is one module: its OperationDefinition as data, a typed parameter object and a
+handler ``(params, repo, ctx) -> OperationResult``. One parser reads parameters from a GET query
+string or a POST ``Parameters`` body (https://hl7.org/fhir/R4/operations.html). The
+CapabilityStatement lists exactly the registered operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import error
+from ..store import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class OperationContext:
+    """Where an operation was invoked: type and instance level fill ``type`` / ``id``."""
+
+    type: str | None
+    id: str | None
+    base_url: str
+
+
+@dataclass(slots=True)
+class OperationResult:
+    resource: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A registered operation: definition (data), parameter parser and handler."""
+
+    definition: dict[str, Any]
+    parse: Callable[[Mapping[str, list[Any]]], Any]
+    handler: Callable[[Any, Repository, OperationContext], OperationResult]
+
+    @property
+    def code(self) -> str:
+        return str(self.definition["code"])
+
+    def allowed_at(self, ctx: OperationContext) -> bool:
+        d = self.definition
+        if ctx.id is not None:
+            return bool(d.get("instance"))
+        if ctx.type is not None:
+            return bool(d.get("type"))
+        return bool(d.get("system"))
+
+    def applies_to(self, rtype: str | None) -> bool:
+        resources = self.definition.get("resource") or []
+        return rtype is None or "Resource" in resources or rtype in resources
+
+
+_REGISTRY: dict[str, Operation] = {}
+
+
+def register(operation: Operation) -> Operation:
+    _REGISTRY[operation.code] = operation
+    return operation
+
+
+def operations() -> list[Operation]:
+    from . import validate  # noqa: F401  (registers itself)
+
+    return sorted(_REGISTRY.values(), key=lambda op: op.code)
+
+
+def find(code: str) -> Operation:
+    for op in operations():
+        if op.code == code:
+            return op
+    raise error("CH-2014", f"${code[:60]} is not an operation of this server")
+
+
+def parameters_from_body(body: Any) -> dict[str, list[Any]]:
+    """Split a ``Parameters`` body into name → values (value[x], resource or parts)."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise error("CH-1006", "an operation body must be a Parameters resource", "resourceType")
+    out: dict[str, list[Any]] = {}
+    for i, param in enumerate(body.get("parameter") or []):
+        if not isinstance(param, dict) or not isinstance(param.get("name"), str):
+            raise error("CH-1006", "each parameter needs a name", f"Parameters.parameter[{i}]")
+        if "resource" in param:
+            value: Any = param["resource"]
+        elif "part" in param:
+            value = param["part"]
+        else:
+            value = next((v for k, v in param.items() if k.startswith("value")), None)
+        out.setdefault(param["name"], []).append(value)
+    return out
+
+
+def parameters_from_query(query: Mapping[str, str], multi: Callable[[str], list[str]]) -> dict[str, list[Any]]:
+    return {k: multi(k) for k in query if not k.startswith("_")}

@@ -1,0 +1,110 @@
+"""The few places where SQLite and PostgreSQL differ (STYLE.md §5).
+
+SQLite is the embedded default: WAL journal, one writer at a time (``BEGIN IMMEDIATE`` on a
+single-connection writer pool per process, ``busy_timeout`` between processes), many readers.
+PostgreSQL is the production backend through psycopg 3; writers lock the resource row with
+``SELECT … FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.sql import Select
+
+from ..config import Settings
+from ..errors import error
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """Read and write engines of one process. On PostgreSQL both are the same engine."""
+
+    read: Engine
+    write: Engine
+    backend: str  # "sqlite" or "postgresql"
+
+    def dispose(self) -> None:
+        self.read.dispose()
+        if self.write is not self.read:
+            self.write.dispose()
+
+
+def create_engines(settings: Settings) -> Engines:
+    """Create the engines for ``settings.database_url`` (never at import time)."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        return _sqlite_engines(settings)
+    if url.startswith("postgresql"):
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        engine = create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_size,
+            pool_pre_ping=True,
+        )
+        return Engines(engine, engine, "postgresql")
+    raise error("CH-5001", f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+
+def _sqlite_engines(settings: Settings) -> Engines:
+    path = settings.sqlite_path()
+    if path is None:
+        raise error("CH-5001", "SQLite needs a file path (WAL does not work in memory)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{Path(path)}"
+    timeout_s = settings.sqlite_busy_timeout_ms / 1000
+
+    def build(begin: str, pool: Any, **pool_args: Any) -> Engine:
+        engine = create_engine(
+            url,
+            poolclass=pool,
+            connect_args={"timeout": timeout_s, "check_same_thread": False},
+            **pool_args,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are off).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    write = build("BEGIN IMMEDIATE", QueuePool, pool_size=1, max_overflow=0, pool_timeout=timeout_s)
+    read = build("BEGIN", QueuePool, pool_size=8, max_overflow=32)
+    return Engines(read, write, "sqlite")
+
+
+def create_migration_engine(settings: Settings) -> Engine:
+    """A plain engine for Alembic (no pooling)."""
+    url = settings.database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, poolclass=NullPool)
+
+
+def lock_for_update(stmt: Select[Any], backend: str) -> Select[Any]:
+    """Lock the selected rows for the rest of the write transaction.
+
+    SQLite needs nothing: ``BEGIN IMMEDIATE`` already holds the database write lock.
+    """
+    return stmt.with_for_update() if backend == "postgresql" else stmt

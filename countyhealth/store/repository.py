@@ -1,0 +1,360 @@
+"""The Repository: the only door to stored data.
+
+Built per request with the :class:`Caller`; every interaction checks the caller's scopes and
+writes an AuditEvent when it touches patient data, on success and on failure. The REST layer,
+domain services and the synthetic-county generator all go through it. Interactions follow
+https://hl7.org/fhir/R4/http.html.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import jsonpatch
+import orjson
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import OperationOutcomeError, conflict, error, forbidden, gone, not_found
+from ..fhir import compartment, definitions
+from ..fhir.instant import format_instant
+from ..fhir.validation import check_resource
+from .audit import build_audit_event
+from .context import Caller
+from .dialect import lock_for_update
+from .history import HistoryPage, HistoryQuery, read_history
+from .rows import (
+    CurrentRow,
+    NewVersion,
+    current_row,
+    insert_first_version,
+    insert_history,
+    replace_index_rows,
+    update_current,
+)
+from .schema import resource, resource_history
+from .stored import Stored
+
+if TYPE_CHECKING:
+    from .store import Store
+
+T = TypeVar("T")
+
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
+
+
+def check_id(rid: str) -> None:
+    """R4 ids: 1–64 characters of ``[A-Za-z0-9\\-\\.]`` (https://hl7.org/fhir/R4/datatypes.html#id)."""
+    if not (0 < len(rid) <= 64) or not set(rid) <= _ID_CHARS:
+        raise error("CH-2007", f"{rid[:80]!r} is not a valid resource id: use 1–64 of A–Z a–z 0–9 - .")
+
+
+class Repository:
+    """Data access for one caller. Cheap to build; holds no connection between calls."""
+
+    def __init__(self, store: Store, caller: Caller) -> None:
+        self.store = store
+        self.caller = caller
+
+    # ------------------------------------------------------------------ checks and audit
+
+    def check_type(self, rtype: str) -> None:
+        if rtype not in definitions.resource_types():
+            raise error("CH-2004", f"{rtype[:80]!r} is not a FHIR R4 resource type")
+
+    def _require(self, rtype: str, interaction: str) -> None:
+        if not self.caller.scopes.allows(rtype, interaction):
+            raise forbidden(f"the granted scopes do not allow {interaction} on {rtype}")
+
+    @contextmanager
+    def _audited(self, interaction: str, rtype: str, entity: str | None,
+                 patients: list[str]) -> Iterator[None]:
+        """Audit a failure of the wrapped block (successes are audited by the block)."""
+        try:
+            yield
+        except OperationOutcomeError as exc:
+            if compartment.is_patient_data(rtype):
+                self._record(interaction, exc.status, entity, patients,
+                             detail=f"{exc.code} {exc.issues[0].diagnostics}")
+            raise
+
+    def _record(self, interaction: str, status: int, entity: str | None, patients: list[str],
+                detail: str | None = None, query: str | None = None) -> None:
+        event = self._event(interaction, status, entity, patients, detail, query)
+        self.store.audit.record([event])
+
+    def _event(self, interaction: str, status: int, entity: str | None, patients: list[str],
+               detail: str | None = None, query: str | None = None) -> dict[str, Any]:
+        return build_audit_event(
+            caller=self.caller, interaction=interaction, recorded_us=self.store.clock.now_us(),
+            outcome_status=status, entity=entity, patients=patients, detail=detail, query=query,
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def read(self, rtype: str, rid: str) -> Stored:
+        """read: the current version; 404 when unknown, 410 when deleted."""
+        self.check_type(rtype)
+        with self._audited("read", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+            self._require(rtype, "read")
+            with self.store.engines.read.connect() as conn:
+                row = conn.execute(
+                    select(resource.c.version_id, resource.c.last_updated_us,
+                           resource.c.deleted, resource.c.content)
+                    .where(resource.c.res_type == rtype, resource.c.res_id == rid)
+                ).first()
+            if row is None:
+                raise not_found(rtype, rid)
+            if row.deleted:
+                raise gone(rtype, rid, row.version_id)
+            stored = Stored(rtype, rid, row.version_id, row.last_updated_us, False, row.content)
+        self._audit_success("read", stored)
+        return stored
+
+    def vread(self, rtype: str, rid: str, version: str) -> Stored:
+        """vread: one version from history; 404 when unknown, 410 for a deletion version."""
+        self.check_type(rtype)
+        entity = f"{rtype}/{rid}/_history/{version}"
+        with self._audited("vread", rtype, entity, _self_patient(rtype, rid)):
+            self._require(rtype, "vread")
+            if not version.isdigit():
+                raise error("CH-2003", f"{entity}: versions are whole numbers")
+            with self.store.engines.read.connect() as conn:
+                row = conn.execute(
+                    select(resource_history.c.last_updated_us, resource_history.c.method,
+                           resource_history.c.content)
+                    .where(resource_history.c.res_type == rtype,
+                           resource_history.c.res_id == rid,
+                           resource_history.c.version_id == int(version))
+                ).first()
+            if row is None:
+                raise error("CH-2003", f"{entity} is not known")
+            if row.content is None:
+                raise gone(rtype, rid, int(version))
+            stored = Stored(rtype, rid, int(version), row.last_updated_us, False, row.content,
+                            row.method)
+        self._audit_success("vread", stored)
+        return stored
+
+    def history(self, query: HistoryQuery) -> HistoryPage:
+        """history at instance, type or system level (https://hl7.org/fhir/R4/http.html#history)."""
+        level = "history-instance" if query.id else ("history-type" if query.type else "history-system")
+        rtype = query.type or "Resource"
+        if query.type:
+            self.check_type(query.type)
+        entity = f"{query.type}/{query.id}" if query.id else None
+        patients = _self_patient(rtype, query.id) if query.id else []
+        audit_type = query.type or "Patient"  # system history may hold patient data
+        with self._audited(level, audit_type, entity, patients):
+            if query.type:
+                self._require(query.type, level)
+                types = None
+            else:
+                if not self.caller.scopes.allows_any(level):
+                    raise forbidden("the granted scopes do not allow system history")
+                types = self.caller.scopes.readable_types(level)
+            with self.store.engines.read.connect() as conn:
+                page = read_history(conn, query, types)
+        involved: list[str] = []
+        touches_patient_data = False
+        for item in page.entries:
+            if compartment.is_patient_data(item.type):
+                touches_patient_data = True
+                if item.content is not None:
+                    for pid in compartment.patient_ids(item.resource):
+                        if pid not in involved:
+                            involved.append(pid)
+        if touches_patient_data or (query.type and compartment.is_patient_data(query.type)):
+            self._record(level, 200, entity, involved, query=query.query_string)
+        return page
+
+    # ------------------------------------------------------------------ writes
+
+    def create(self, body: dict[str, Any]) -> Stored:
+        """create: POST [type]. A client-supplied id is ignored, as R4 requires."""
+        rtype = _resource_type(body)
+        self.check_type(rtype)
+        with self._audited("create", rtype, rtype, []):
+            self._require(rtype, "create")
+            check_resource(body)
+            rid = str(uuid.uuid4())
+            return self._write(lambda conn: self._put_version(conn, rtype, rid, body, None, "POST"))
+
+    def update(self, rtype: str, rid: str, body: dict[str, Any], if_match: int | None = None,
+               ) -> tuple[Stored, bool]:
+        """update: PUT [type]/[id]; creates the resource when it does not exist (update-as-create).
+
+        Returns:
+            The stored version and whether it was created.
+        """
+        self.check_type(rtype)
+        with self._audited("update", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+            self._require(rtype, "update")
+            check_id(rid)
+            body_type = _resource_type(body)
+            if body_type != rtype:
+                raise error("CH-2005", f"body is a {body_type}, the URL names {rtype}", "resourceType")
+            if "id" not in body:
+                raise error("CH-2011", "the resource must carry the id given in the URL", f"{rtype}.id")
+            if body["id"] != rid:
+                raise error("CH-2006", f"body id {str(body['id'])[:80]!r} differs from URL id {rid!r}",
+                            f"{rtype}.id")
+            check_resource(body)
+            stored = self._write(
+                lambda conn: self._put_version(conn, rtype, rid, body, if_match, "PUT")
+            )
+        return stored, stored.method == "POST"
+
+    def patch(self, rtype: str, rid: str, operations: Any, if_match: int | None = None) -> Stored:
+        """patch with JSON Patch (RFC 6902), https://hl7.org/fhir/R4/http.html#patch."""
+        self.check_type(rtype)
+        with self._audited("patch", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+            self._require(rtype, "patch")
+            try:
+                patch = jsonpatch.JsonPatch(operations)
+            except (jsonpatch.InvalidJsonPatch, TypeError, AttributeError) as exc:
+                raise error("CH-2012", f"not a JSON Patch document: {exc}") from exc
+
+            def apply(conn: Connection) -> Stored:
+                row = current_row(conn, rtype, rid, lock=self._lock)
+                if row is None:
+                    raise not_found(rtype, rid)
+                if row.deleted or row.content is None:
+                    raise gone(rtype, rid, row.version_id)
+                try:
+                    patched = patch.apply(orjson.loads(row.content))
+                except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+                    raise error("CH-2013", f"the patch does not apply: {exc}") from exc
+                if not isinstance(patched, dict) or patched.get("resourceType") != rtype \
+                        or patched.get("id") != rid:
+                    raise error("CH-2013", "a patch may not change resourceType or id")
+                check_resource(patched)
+                return self._put_version(conn, rtype, rid, patched, if_match, "PATCH", row)
+
+            return self._write(apply)
+
+    def delete(self, rtype: str, rid: str, if_match: int | None = None) -> Stored | None:
+        """delete (soft): later reads answer 410. Returns None when there was nothing to delete."""
+        self.check_type(rtype)
+        with self._audited("delete", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+            self._require(rtype, "delete")
+
+            def remove(conn: Connection) -> Stored | None:
+                row = current_row(conn, rtype, rid, lock=self._lock)
+                if row is None or row.deleted:
+                    if if_match is not None:
+                        raise error("CH-2008", f"{rtype}/{rid} has no current version to match")
+                    return None
+                self._check_if_match(rtype, rid, row, if_match)
+                previous = orjson.loads(row.content) if row.content else {}
+                now = self.store.clock.now_us()
+                version = NewVersion(rtype, rid, row.version_id + 1, now, "DELETE", None, None)
+                if not update_current(conn, row.res_pk, row.version_id, version):
+                    raise conflict(f"{rtype}/{rid} changed during the delete; retry")
+                insert_history(conn, [(row.res_pk, version)])
+                replace_index_rows(conn, [(row.res_pk, version)], self.store.extract)
+                stored = Stored(rtype, rid, version.version_id, now, True, None, "DELETE")
+                self._audit_in_tx(conn, "delete", stored, previous)
+                return stored
+
+            return self._write(remove)
+
+    # ------------------------------------------------------------------ internals
+
+    def _lock(self, stmt: Any) -> Any:
+        return lock_for_update(stmt, self.store.engines.backend)
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction; a lost race on a new id is retried."""
+        for attempt in range(3):
+            try:
+                with self.store.engines.write.begin() as conn:
+                    return work(conn)
+            except IntegrityError as exc:
+                if attempt == 2:
+                    raise conflict("the resource was created concurrently; retry") from exc
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _check_if_match(rtype: str, rid: str, row: CurrentRow, if_match: int | None) -> None:
+        if if_match is not None and if_match != row.version_id:
+            raise error("CH-2008",
+                        f"{rtype}/{rid} is at version {row.version_id}, If-Match asked for {if_match}")
+
+    def _put_version(self, conn: Connection, rtype: str, rid: str, body: dict[str, Any],
+                     if_match: int | None, method: str, row: CurrentRow | None = None) -> Stored:
+        if row is None and method != "POST":
+            row = current_row(conn, rtype, rid, lock=self._lock)
+        now = self.store.clock.now_us()
+        if row is None:
+            if if_match is not None:
+                raise error("CH-2008", f"{rtype}/{rid} does not exist; If-Match cannot hold")
+            version_id = 1
+        else:
+            self._check_if_match(rtype, rid, row, if_match)
+            version_id = row.version_id + 1
+        document = _with_meta(body, rid, version_id, format_instant(now))
+        content = orjson.dumps(document)
+        version = NewVersion(rtype, rid, version_id, now, "POST" if row is None else method,
+                             content, document)
+        if row is None:
+            res_pk = insert_first_version(conn, version)
+            fresh = True
+        else:
+            res_pk = row.res_pk
+            fresh = False
+            if not update_current(conn, res_pk, row.version_id, version):
+                raise conflict(f"{rtype}/{rid} changed during the update; retry")
+        insert_history(conn, [(res_pk, version)])
+        replace_index_rows(conn, [(res_pk, version)], self.store.extract, fresh=fresh)
+        stored = Stored(rtype, rid, version_id, now, False, content, version.method)
+        interaction = {"POST": "create", "PUT": "update", "PATCH": "patch"}[method]
+        self._audit_in_tx(conn, interaction, stored, document)
+        return stored
+
+    def _audit_in_tx(self, conn: Connection, interaction: str, stored: Stored,
+                     document: dict[str, Any]) -> None:
+        if compartment.is_patient_data(stored.type):
+            patients = compartment.patient_ids(document) if document else []
+            if stored.type == "Patient" and not patients:
+                patients = [stored.id]
+            entity = f"{stored.reference}/_history/{stored.version}"
+            event = self._event(interaction, 201 if stored.version == 1 else 200, entity, patients)
+            self.store.audit.write_now(conn, [event])
+
+    def _audit_success(self, interaction: str, stored: Stored) -> None:
+        if compartment.is_patient_data(stored.type):
+            patients = compartment.patient_ids(stored.resource)
+            entity = f"{stored.reference}/_history/{stored.version}"
+            self._record(interaction, 200, entity, patients)
+
+
+def _resource_type(body: Any) -> str:
+    if not isinstance(body, dict):
+        raise error("CH-1002", "the body must be a JSON object holding a FHIR resource")
+    rtype = body.get("resourceType")
+    if not isinstance(rtype, str):
+        raise error("CH-2004", "the body has no resourceType", "resourceType")
+    return rtype
+
+
+def _self_patient(rtype: str, rid: str | None) -> list[str]:
+    return [rid] if rtype == "Patient" and rid else []
+
+
+def _with_meta(body: dict[str, Any], rid: str, version_id: int, last_updated: str) -> dict[str, Any]:
+    """The document to store: resourceType, id and meta first, then the client's elements."""
+    meta = dict(body.get("meta") or {})
+    meta["versionId"] = str(version_id)
+    meta["lastUpdated"] = last_updated
+    document: dict[str, Any] = {"resourceType": body["resourceType"], "id": rid, "meta": meta}
+    for key, value in body.items():
+        if key not in document:
+            document[key] = value
+    return document
+
+
+__all__ = ["Repository", "check_id"]

@@ -1,0 +1,149 @@
+"""Row-level reads and writes of resource versions; only the Repository and the audit writer call it.
+
+Every function takes an open connection inside a transaction, so that a resource version, its
+history row and its index rows commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from .schema import INDEX_TABLES, resource, resource_history
+
+#: Extracts index rows from a resource: {index type: [row dicts without res_pk/res_type]}.
+IndexExtractor = Callable[[dict[str, Any]], dict[str, list[dict[str, Any]]]]
+
+
+def no_index_rows(_resource: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The extractor used until search parameters are indexed."""
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentRow:
+    res_pk: int
+    version_id: int
+    last_updated_us: int
+    deleted: bool
+    content: bytes | None
+
+
+def current_row(conn: Connection, rtype: str, rid: str, *, lock: Callable[[Any], Any]) -> CurrentRow | None:
+    stmt = lock(
+        select(
+            resource.c.res_pk,
+            resource.c.version_id,
+            resource.c.last_updated_us,
+            resource.c.deleted,
+            resource.c.content,
+        ).where(resource.c.res_type == rtype, resource.c.res_id == rid)
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else CurrentRow(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """One resource version to write."""
+
+    rtype: str
+    rid: str
+    version_id: int
+    last_updated_us: int
+    method: str
+    content: bytes | None  # None for a deletion
+    parsed: dict[str, Any] | None  # the resource, for index extraction
+
+
+def insert_first_version(conn: Connection, v: NewVersion) -> int:
+    """Insert a resource that has no row yet; returns its res_pk."""
+    res_pk = conn.execute(
+        insert(resource).values(
+            res_type=v.rtype,
+            res_id=v.rid,
+            version_id=v.version_id,
+            last_updated_us=v.last_updated_us,
+            deleted=v.content is None,
+            content=v.content,
+        )
+    ).inserted_primary_key[0]
+    return int(res_pk)
+
+
+def update_current(conn: Connection, res_pk: int, expected_version: int, v: NewVersion) -> bool:
+    """Move the current row to ``v`` if it is still at ``expected_version``."""
+    result = conn.execute(
+        update(resource)
+        .where(and_(resource.c.res_pk == res_pk, resource.c.version_id == expected_version))
+        .values(
+            version_id=v.version_id,
+            last_updated_us=v.last_updated_us,
+            deleted=v.content is None,
+            content=v.content,
+        )
+    )
+    return result.rowcount == 1
+
+
+def insert_history(conn: Connection, rows: Sequence[tuple[int, NewVersion]]) -> None:
+    if not rows:
+        return
+    conn.execute(
+        insert(resource_history),
+        [
+            {
+                "res_pk": res_pk,
+                "version_id": v.version_id,
+                "res_type": v.rtype,
+                "res_id": v.rid,
+                "last_updated_us": v.last_updated_us,
+                "method": v.method,
+                "content": v.content,
+            }
+            for res_pk, v in rows
+        ],
+    )
+
+
+def replace_index_rows(
+    conn: Connection,
+    rows: Sequence[tuple[int, NewVersion]],
+    extract: IndexExtractor,
+    *,
+    fresh: bool = False,
+) -> None:
+    """Replace the index rows of each resource by those of its new version.
+
+    Args:
+        fresh: the resources were just inserted, so there is nothing to delete.
+    """
+    pks = [pk for pk, _ in rows]
+    if not fresh and pks:
+        for table in INDEX_TABLES.values():
+            conn.execute(delete(table).where(table.c.res_pk.in_(pks)))
+    batches: dict[str, list[dict[str, Any]]] = {}
+    for res_pk, v in rows:
+        if v.parsed is None:
+            continue
+        for kind, values in extract(v.parsed).items():
+            batch = batches.setdefault(kind, [])
+            for value in values:
+                batch.append({"res_pk": res_pk, "res_type": v.rtype, **value})
+    for kind, batch in batches.items():
+        if batch:
+            conn.execute(insert(INDEX_TABLES[kind]), batch)
+
+
+def insert_new_resources(
+    conn: Connection, versions: Sequence[NewVersion], extract: IndexExtractor
+) -> list[int]:
+    """Insert brand-new resources (version 1) with history and index rows."""
+    pks = [insert_first_version(conn, v) for v in versions]
+    pairs = list(zip(pks, versions, strict=True))
+    insert_history(conn, pairs)
+    replace_index_rows(conn, pairs, extract, fresh=True)
+    return pks
