@@ -34,8 +34,9 @@ class LoadResult:
         return data[k] / 1e6
 
 
-async def _client(host: str, port: int, requests: Sequence[bytes], start: int, deadline: float,
-                  out: LoadResult) -> None:
+async def _client(
+    host: str, port: int, requests: Sequence[bytes], start: int, deadline: float, out: LoadResult
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     cycle = itertools.islice(itertools.cycle(requests), start, None)
     try:
@@ -72,8 +73,9 @@ def build_get(host: str, port: int, path: str, headers: dict[str, str]) -> bytes
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def run_load(host: str, port: int, requests: Sequence[bytes], *, connections: int,
-             seconds: float) -> LoadResult:
+def run_load(
+    host: str, port: int, requests: Sequence[bytes], *, connections: int, seconds: float
+) -> LoadResult:
     """Drive ``requests`` (pre-built raw requests, cycled) at the server for ``seconds``."""
     try:
         import uvloop
@@ -87,9 +89,9 @@ def run_load(host: str, port: int, requests: Sequence[bytes], *, connections: in
         t0 = time.perf_counter()
         deadline = t0 + seconds
         step = max(1, len(requests) // connections)
-        await asyncio.gather(*(
-            _client(host, port, requests, i * step, deadline, out) for i in range(connections)
-        ))
+        await asyncio.gather(
+            *(_client(host, port, requests, i * step, deadline, out) for i in range(connections))
+        )
         out.seconds = time.perf_counter() - t0
 
     runner(main())

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.loadgen import build_get, run_load  # noqa: E402
-from countyhealth.api.auth import issue_token  # noqa: E402
-from countyhealth.config import Settings  # noqa: E402
-from countyhealth.store import Store, migrate, system_caller  # noqa: E402
-from tests.support.server import ServerProcess  # noqa: E402
+from bench.loadgen import build_get, run_load
+from countyhealth.api.auth import issue_token
+from countyhealth.config import Settings
+from countyhealth.store import Store, migrate, system_caller
+from tests.support.server import ServerProcess
 
 
 def load(settings: Settings, patients: int, per_patient: int) -> list[str]:
@@ -35,22 +35,38 @@ def load(settings: Settings, patients: int, per_patient: int) -> list[str]:
     try:
         for i in range(patients):
             pid = f"bench-p{i}"
-            repo.update("Patient", pid, {
-                "resourceType": "Patient", "id": pid, "gender": rng.choice(["male", "female"]),
-                "birthDate": f"{rng.randint(1930, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                "name": [{"family": "王", "given": [f"测试{i}"]}],
-            })
+            repo.update(
+                "Patient",
+                pid,
+                {
+                    "resourceType": "Patient",
+                    "id": pid,
+                    "gender": rng.choice(["male", "female"]),
+                    "birthDate": f"{rng.randint(1930, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                    "name": [{"family": "王", "given": [f"测试{i}"]}],
+                },
+            )
             paths.append(f"/fhir/Patient/{pid}")
             for k in range(per_patient):
                 oid = f"bench-o{i}-{k}"
-                repo.update("Observation", oid, {
-                    "resourceType": "Observation", "id": oid, "status": "final",
-                    "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
-                    "subject": {"reference": f"Patient/{pid}"},
-                    "effectiveDateTime": "2026-01-02T08:00:00+08:00",
-                    "valueQuantity": {"value": rng.randint(100, 180), "unit": "mmHg",
-                                      "system": "http://unitsofmeasure.org", "code": "mm[Hg]"},
-                })
+                repo.update(
+                    "Observation",
+                    oid,
+                    {
+                        "resourceType": "Observation",
+                        "id": oid,
+                        "status": "final",
+                        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                        "subject": {"reference": f"Patient/{pid}"},
+                        "effectiveDateTime": "2026-01-02T08:00:00+08:00",
+                        "valueQuantity": {
+                            "value": rng.randint(100, 180),
+                            "unit": "mmHg",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mm[Hg]",
+                        },
+                    },
+                )
                 paths.append(f"/fhir/Observation/{oid}")
     finally:
         store.close()
@@ -65,8 +81,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database-url", default=None,
-                        help="PostgreSQL URL to use instead of a fresh SQLite file")
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL URL to use instead of a fresh SQLite file"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="countyhealth-bench-"))
@@ -78,12 +95,15 @@ def main() -> None:
     migrate(settings)
     paths = load(settings, args.patients, args.observations_per_patient)
     token = issue_token(settings, "bench-client", "system/*.rs")
-    server = ServerProcess({
-        "COUNTYHEALTH_ENVIRONMENT": "production",
-        "COUNTYHEALTH_SECRET_KEY": settings.secret_key,
-        "COUNTYHEALTH_DATABASE_URL": settings.database_url,
-        "COUNTYHEALTH_LOG_LEVEL": "warning",
-    }, workers=args.workers)
+    server = ServerProcess(
+        {
+            "COUNTYHEALTH_ENVIRONMENT": "production",
+            "COUNTYHEALTH_SECRET_KEY": settings.secret_key,
+            "COUNTYHEALTH_DATABASE_URL": settings.database_url,
+            "COUNTYHEALTH_LOG_LEVEL": "warning",
+        },
+        workers=args.workers,
+    )
     server.start()
     try:
         host, port = "127.0.0.1", server.port
@@ -91,27 +111,32 @@ def main() -> None:
         reads = [build_get(host, port, p, auth) for p in paths]
         baseline_req = [build_get(host, port, "/healthz", {})]
         run_load(host, port, reads, connections=args.connections, seconds=2)  # warm-up
-        baseline = run_load(host, port, baseline_req, connections=args.connections,
-                            seconds=args.seconds / 2)
+        baseline = run_load(
+            host, port, baseline_req, connections=args.connections, seconds=args.seconds / 2
+        )
         result = run_load(host, port, reads, connections=args.connections, seconds=args.seconds)
     finally:
         server.stop()
     if result.errors:
         print(f"errors: {result.statuses}", file=sys.stderr)
-    print(json.dumps({
-        "bench": "read",
-        "backend": "postgresql" if args.database_url else "sqlite",
-        "resources": len(paths),
-        "requests": result.requests,
-        "errors": result.errors,
-        "req_per_s": round(result.req_per_s, 1),
-        "p50_ms": round(result.percentile_ms(50), 2),
-        "p99_ms": round(result.percentile_ms(99), 2),
-        "workers": args.workers,
-        "connections": args.connections,
-        "baseline_healthz_req_per_s": round(baseline.req_per_s, 1),
-        "baseline_healthz_p99_ms": round(baseline.percentile_ms(99), 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "read",
+                "backend": "postgresql" if args.database_url else "sqlite",
+                "resources": len(paths),
+                "requests": result.requests,
+                "errors": result.errors,
+                "req_per_s": round(result.req_per_s, 1),
+                "p50_ms": round(result.percentile_ms(50), 2),
+                "p99_ms": round(result.percentile_ms(99), 2),
+                "workers": args.workers,
+                "connections": args.connections,
+                "baseline_healthz_req_per_s": round(baseline.req_per_s, 1),
+                "baseline_healthz_p99_ms": round(baseline.percentile_ms(99), 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -47,11 +47,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return {"status": "ok", "backend": store.engines.backend, "version": __version__}
 
     @app.get("/fhir/metadata", include_in_schema=False)
-    def metadata(request: Request) -> Response:
+    async def metadata(request: Request) -> Response:
         negotiate(request)
         return fhir_response(capability_statement(settings.base_url), indent=pretty(request))
 
-    app.include_router(rest_router)
+    app.mount("/fhir", rest_router)
     return app
 
 

@@ -21,9 +21,11 @@ def _serve(args: argparse.Namespace) -> int:
         from .store import migrate
 
         migrate(settings)
-    err.print(f"[bold]CountyHealth[/] serving http://{args.host}:{args.port} "
-              f"({settings.environment}, {settings.database_url.split(':', 1)[0]}, "
-              f"{args.workers} worker(s))")
+    err.print(
+        f"[bold]CountyHealth[/] serving http://{args.host}:{args.port} "
+        f"({settings.environment}, {settings.database_url.split(':', 1)[0]}, "
+        f"{args.workers} worker(s))"
+    )
     uvicorn.run(
         "countyhealth.app:app_from_environment",
         factory=True,
@@ -50,8 +52,9 @@ def _token(args: argparse.Namespace) -> int:
     from .api.auth import issue_token
 
     settings = Settings()
-    token = issue_token(settings, args.client, args.scope, kind=args.kind,
-                        lifetime_seconds=args.lifetime)
+    token = issue_token(
+        settings, args.client, args.scope, kind=args.kind, lifetime_seconds=args.lifetime
+    )
     sys.stdout.write(token + "\n")
     return 0
 

@@ -57,17 +57,25 @@ class Settings(BaseSettings):
     default_page_size: int = Field(
         50, ge=1, description="Entries per page of history and search when _count is not given."
     )
-    max_page_size: int = Field(
-        1000, ge=1, description="Largest _count a client may ask for."
-    )
+    max_page_size: int = Field(1000, ge=1, description="Largest _count a client may ask for.")
     audit_batch_size: int = Field(
         500, ge=1, description="Most AuditEvents written in one database transaction."
     )
     audit_flush_ms: float = Field(
         2.0,
         ge=0,
-        description="How long the audit writer waits to gather a batch before committing. "
-        "Requests are answered only after their AuditEvent is committed.",
+        description="How long the audit writer waits to gather a batch before committing.",
+    )
+    audit_spool_dir: str = Field(
+        "",
+        description="Folder of the audit spool files (AuditEvents are made durable there before "
+        "a request is answered). Empty: an `audit-spool` folder beside the SQLite database, "
+        "or `data/audit-spool` for PostgreSQL.",
+    )
+    audit_spool_fsync: bool = Field(
+        False,
+        description="fsync the audit spool on every request: survives power loss, not only a "
+        "process crash, at a cost per request.",
     )
     sqlite_busy_timeout_ms: int = Field(
         30000, ge=0, description="How long an SQLite connection waits for the write lock."
@@ -79,13 +87,19 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
-        if self.environment != "development":
-            if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "COUNTYHEALTH_SECRET_KEY must be set to a random value of at least 32 "
-                    f"characters when COUNTYHEALTH_ENVIRONMENT={self.environment}"
-                )
+        weak = self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
+        if self.environment != "development" and weak:
+            raise ValueError(
+                "COUNTYHEALTH_SECRET_KEY must be set to a random value of at least 32 "
+                f"characters when COUNTYHEALTH_ENVIRONMENT={self.environment}"
+            )
         return self
+
+    def audit_spool_path(self) -> Path:
+        if self.audit_spool_dir:
+            return Path(self.audit_spool_dir)
+        db = self.sqlite_path()
+        return (db.parent if db is not None else Path("data")) / "audit-spool"
 
     @property
     def is_sqlite(self) -> bool:

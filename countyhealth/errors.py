@@ -155,7 +155,9 @@ def information(diagnostics: str) -> dict[str, Any]:
     }
 
 
-def error(code: str, diagnostics: str, expression: str | list[str] | None = None) -> OperationOutcomeError:
+def error(
+    code: str, diagnostics: str, expression: str | list[str] | None = None
+) -> OperationOutcomeError:
     """Build an error with one issue. ``raise error("CH-2001", "Patient/1 not found")``."""
     expr = [expression] if isinstance(expression, str) else list(expression or [])
     return OperationOutcomeError([Issue(code, diagnostics, expr)])

@@ -30,8 +30,11 @@ def pg_cluster() -> Iterator[Cluster]:
         pytest.skip(reason)
     cluster = Cluster()
     cluster.start()
-    template = Settings(environment="test", secret_key=TEST_SECRET,
-                        database_url=cluster.url("countyhealth_template"))
+    template = Settings(
+        environment="test",
+        secret_key=TEST_SECRET,
+        database_url=cluster.url("countyhealth_template"),
+    )
     with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("CREATE DATABASE countyhealth_template")
     migrate(template)
@@ -39,7 +42,9 @@ def pg_cluster() -> Iterator[Cluster]:
     cluster.stop()
 
 
-def make_settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: object) -> Settings:
+def make_settings(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: object
+) -> Settings:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'countyhealth.db'}"
     else:
@@ -48,8 +53,13 @@ def make_settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest, 
         with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE countyhealth_template")
         url = cluster.url(name)
-    values: dict[str, object] = {"environment": "test", "secret_key": TEST_SECRET,
-                                 "database_url": url, "audit_flush_ms": 0.5}
+    values: dict[str, object] = {
+        "environment": "test",
+        "secret_key": TEST_SECRET,
+        "database_url": url,
+        "audit_flush_ms": 0.5,
+        "audit_spool_dir": str(tmp_path / "audit-spool"),
+    }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
     if backend == "sqlite":

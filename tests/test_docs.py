@@ -26,6 +26,8 @@ def test_every_dependency_is_explained() -> None:
 
     project = tomllib.loads((DOCS.parent / "pyproject.toml").read_text())["project"]
     text = (DOCS / "architecture.md").read_text(encoding="utf-8").lower()
-    names = [d.split("[")[0].split(">")[0].split("=")[0].strip().lower()
-             for d in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    names = [
+        d.split("[")[0].split(">")[0].split("=")[0].strip().lower()
+        for d in project["dependencies"] + project["optional-dependencies"]["dev"]
+    ]
     assert [n for n in names if n not in text] == []

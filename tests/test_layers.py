@@ -48,7 +48,9 @@ def test_lower_layers_do_not_import_the_web_layers() -> None:
             continue
         for name in imports_of(path):
             stripped = name.lstrip(".")
-            assert not any(stripped == w or stripped.startswith(f"{w}.") or
-                           stripped.startswith(f"countyhealth.{w}") for w in WEB_LAYERS), (
-                f"{rel} imports {name}"
-            )
+            assert not any(
+                stripped == w
+                or stripped.startswith(f"{w}.")
+                or stripped.startswith(f"countyhealth.{w}")
+                for w in WEB_LAYERS
+            ), f"{rel} imports {name}"

@@ -110,6 +110,12 @@ class TokenVerifier:
 
 def _with_address(caller: Caller, address: str) -> Caller:
     return Caller(
-        caller.kind, caller.id, caller.scopes, caller.roles, caller.organization, address,
-        caller.channel, caller.display,
+        caller.kind,
+        caller.id,
+        caller.scopes,
+        caller.roles,
+        caller.organization,
+        address,
+        caller.channel,
+        caller.display,
     )

@@ -14,8 +14,9 @@ from ..store import HistoryPage, Stored
 _STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
 
 
-def history_bundle(page: HistoryPage, base: str, path: str, params: dict[str, str],
-                   count: int, offset: int) -> dict[str, Any]:
+def history_bundle(
+    page: HistoryPage, base: str, path: str, params: dict[str, str], count: int, offset: int
+) -> dict[str, Any]:
     """A ``history`` Bundle with self/next/previous links pinned to the page's snapshot."""
     entries = []
     for item in page.entries:
@@ -36,11 +37,19 @@ def history_bundle(page: HistoryPage, base: str, path: str, params: dict[str, st
     pinned = {**params, "_count": str(count), "_snapshot": str(page.snapshot_us)}
     links = [{"relation": "self", "url": _url(base, path, {**pinned, "_offset": str(offset)})}]
     if page.has_more:
-        links.append({"relation": "next",
-                      "url": _url(base, path, {**pinned, "_offset": str(offset + count)})})
+        links.append(
+            {
+                "relation": "next",
+                "url": _url(base, path, {**pinned, "_offset": str(offset + count)}),
+            }
+        )
     if offset > 0:
-        links.append({"relation": "previous",
-                      "url": _url(base, path, {**pinned, "_offset": str(max(0, offset - count))})})
+        links.append(
+            {
+                "relation": "previous",
+                "url": _url(base, path, {**pinned, "_offset": str(max(0, offset - count))}),
+            }
+        )
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -42,7 +42,9 @@ async def read_json_body(request: Request, limit: int, *, patch: bool = False) -
     allowed = (JSON_PATCH,) if patch else _JSON_TYPES
     if ctype not in allowed:
         what = JSON_PATCH if patch else f"{FHIR_JSON} or application/json"
-        raise error("CH-1003", f"Content-Type {ctype or '(none)'} is not accepted here; send {what}")
+        raise error(
+            "CH-1003", f"Content-Type {ctype or '(none)'} is not accepted here; send {what}"
+        )
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -73,11 +75,14 @@ def fhir_response(
     if content is None:
         return Response(status_code=status, headers=headers)
     if isinstance(content, bytes):
-        body = orjson.dumps(orjson.loads(content), option=orjson.OPT_INDENT_2) if indent else content
+        body = (
+            orjson.dumps(orjson.loads(content), option=orjson.OPT_INDENT_2) if indent else content
+        )
     else:
         body = orjson.dumps(content, option=orjson.OPT_INDENT_2 if indent else 0)
-    return Response(body, status_code=status, headers=headers,
-                    media_type=f"{FHIR_JSON}; charset=utf-8")
+    return Response(
+        body, status_code=status, headers=headers, media_type=f"{FHIR_JSON}; charset=utf-8"
+    )
 
 
 def outcome_response(exc: OperationOutcomeError, indent: bool = False) -> Response:

@@ -14,8 +14,9 @@ from ..store import Repository
 from .media import fhir_response, pretty
 
 
-def dispatch_operation(request: Request, repo: Repository, rtype: str | None, rid: str | None,
-                       code: str, body: Any) -> Response:
+def dispatch_operation(
+    request: Request, repo: Repository, rtype: str | None, rid: str | None, code: str, body: Any
+) -> Response:
     """Run operation ``code`` at system, type or instance level."""
     if rtype is not None:
         repo.check_type(rtype)

@@ -2,6 +2,11 @@
 
 Routes only adapt HTTP to the Repository: they parse headers and bodies, call one Repository
 method and shape the response. Access rules and audit live in the Repository.
+
+These are plain Starlette endpoints mounted under ``/fhir`` rather than FastAPI routes: the FHIR
+API is described by its CapabilityStatement, not OpenAPI, and skipping FastAPI's per-request
+dependency resolution keeps the hot read path cheap. Blocking Repository work runs in the
+thread pool.
 """
 
 from __future__ import annotations
@@ -9,25 +14,40 @@ from __future__ import annotations
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route, Router
 
 from ..errors import error, information
 from ..fhir.instant import parse_period
-from ..store import HistoryQuery, Repository, Stored
+from ..store import HistoryQuery, Repository, Store, Stored
+from .auth import TokenVerifier
 from .bundles import history_bundle, stored_location
-from .deps import RepoDep, SettingsDep
-from .media import fhir_response, negotiate, pretty, prefer_return, read_json_body
+from .media import fhir_response, negotiate, prefer_return, pretty, read_json_body
 from .operations import dispatch_operation
 
 #: Interactions this module serves; the CapabilityStatement is generated from these.
 TYPE_INTERACTIONS = (
-    "read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
 )
 SYSTEM_INTERACTIONS = ("history-system",)
 
-router = APIRouter(prefix="/fhir", include_in_schema=False, dependencies=[Depends(negotiate)])
+
+def repository(request: Request) -> Repository:
+    """The Repository for the caller of ``request`` (401 without a valid token)."""
+    verifier: TokenVerifier = request.app.state.verifier
+    client = request.client.host if request.client else None
+    caller = verifier.caller(request.headers.get("authorization"), client)
+    store: Store = request.app.state.store
+    return store.repository(caller)
 
 
 def _version_headers(settings_base: str, stored: Stored, location: bool = False) -> dict[str, str]:
@@ -78,7 +98,9 @@ def _not_modified(request: Request, stored: Stored) -> bool:
 # ---------------------------------------------------------------------- history
 
 
-def _history_query(request: Request, settings_page: int, max_page: int, **where: Any) -> HistoryQuery:
+def _history_query(
+    request: Request, settings_page: int, max_page: int, **where: Any
+) -> HistoryQuery:
     q = request.query_params
     known = {"_count", "_since", "_at", "_offset", "_snapshot", "_format", "_pretty"}
     unknown = sorted(set(q.keys()) - known)
@@ -122,114 +144,131 @@ def _history(request: Request, repo: Repository, path: str, **where: Any) -> Res
     settings = repo.store.settings
     query = _history_query(request, settings.default_page_size, settings.max_page_size, **where)
     page = repo.history(query)
-    params = {k: v for k, v in request.query_params.items()
-              if k in ("_since", "_at", "_format", "_pretty")}
+    params = {
+        k: v
+        for k, v in request.query_params.items()
+        if k in ("_since", "_at", "_format", "_pretty")
+    }
     bundle = history_bundle(page, settings.base_url, path, params, query.count, query.offset)
     return fhir_response(bundle, indent=pretty(request))
 
 
-@router.get("/_history")
-def history_system(request: Request, repo: RepoDep) -> Response:
-    return _history(request, repo, "/_history")
+async def history(request: Request) -> Response:
+    """history-system, history-type and history-instance."""
+    negotiate(request)
+    repo = repository(request)
+    rtype = request.path_params.get("rtype")
+    rid = request.path_params.get("rid")
+    path = "/" + "/".join(p for p in (rtype, rid) if p) + "/_history" if rtype else "/_history"
+    where = {k: v for k, v in (("type", rtype), ("id", rid)) if v}
+    return await run_in_threadpool(_history, request, repo, path.replace("//", "/"), **where)
 
 
-@router.get("/{rtype}/_history")
-def history_type(rtype: str, request: Request, repo: RepoDep) -> Response:
-    return _history(request, repo, f"/{rtype}/_history", type=rtype)
-
-
-@router.get("/{rtype}/{rid}/_history")
-def history_instance(rtype: str, rid: str, request: Request, repo: RepoDep) -> Response:
-    return _history(request, repo, f"/{rtype}/{rid}/_history", type=rtype, id=rid)
-
-
-@router.get("/{rtype}/{rid}/_history/{vid}")
-def vread(rtype: str, rid: str, vid: str, request: Request, repo: RepoDep,
-          settings: SettingsDep) -> Response:
-    stored = repo.vread(rtype, rid, vid)
-    headers = _version_headers(settings.base_url, stored)
+async def vread(request: Request) -> Response:
+    negotiate(request)
+    repo = repository(request)
+    p = request.path_params
+    stored = await run_in_threadpool(repo.vread, p["rtype"], p["rid"], p["vid"])
+    headers = _version_headers(repo.store.settings.base_url, stored)
     return fhir_response(stored.content, 200, headers, indent=pretty(request))
 
 
-# ---------------------------------------------------------------------- instance level
-
-
-@router.get("/{rtype}/{rid}")
-def read(rtype: str, rid: str, request: Request, repo: RepoDep, settings: SettingsDep) -> Response:
+async def read(request: Request) -> Response:
+    """read (and conditional read with If-None-Match / If-Modified-Since)."""
+    negotiate(request)
+    repo = repository(request)
+    rtype, rid = request.path_params["rtype"], request.path_params["rid"]
     if rid.startswith("$"):
-        return dispatch_operation(request, repo, rtype, None, rid[1:], None)
-    stored = repo.read(rtype, rid)
+        return await run_in_threadpool(
+            dispatch_operation, request, repo, rtype, None, rid[1:], None
+        )
+    stored = await run_in_threadpool(repo.read, rtype, rid)
     headers = {"ETag": stored.etag, "Last-Modified": stored.last_modified}
     if _not_modified(request, stored):
         return Response(status_code=304, headers=headers)
     return fhir_response(stored.content, 200, headers, indent=pretty(request))
 
 
-@router.get("/{rtype}/{rid}/{operation}")
-def instance_operation_get(rtype: str, rid: str, operation: str, request: Request,
-                           repo: RepoDep) -> Response:
-    if not operation.startswith("$"):
-        raise error("CH-1008", f"no route /fhir/{rtype}/{rid}/{operation[:40]}")
-    return dispatch_operation(request, repo, rtype, rid, operation[1:], None)
-
-
-@router.post("/{rtype}/{rid}/{operation}")
-async def instance_operation_post(rtype: str, rid: str, operation: str, request: Request,
-                                  repo: RepoDep, settings: SettingsDep) -> Response:
-    if not operation.startswith("$"):
-        raise error("CH-1008", f"no route /fhir/{rtype}/{rid}/{operation[:40]}")
+async def update(request: Request) -> Response:
+    """update, and update-as-create for an id that does not exist yet."""
+    negotiate(request)
+    repo = repository(request)
+    settings = repo.store.settings
     body = await read_json_body(request, settings.max_body_bytes)
-    return await _in_thread(dispatch_operation, request, repo, rtype, rid, operation[1:], body)
-
-
-@router.put("/{rtype}/{rid}")
-async def update(rtype: str, rid: str, request: Request, repo: RepoDep,
-                 settings: SettingsDep) -> Response:
-    body = await read_json_body(request, settings.max_body_bytes)
-    if_match = _if_match(request)
-    stored, created = await _in_thread(repo.update, rtype, rid, body, if_match)
+    rtype, rid = request.path_params["rtype"], request.path_params["rid"]
+    stored, created = await run_in_threadpool(repo.update, rtype, rid, body, _if_match(request))
     return _written(request, settings.base_url, stored, 201 if created else 200)
 
 
-@router.patch("/{rtype}/{rid}")
-async def patch(rtype: str, rid: str, request: Request, repo: RepoDep,
-                settings: SettingsDep) -> Response:
+async def patch(request: Request) -> Response:
+    negotiate(request)
+    repo = repository(request)
+    settings = repo.store.settings
     body = await read_json_body(request, settings.max_body_bytes, patch=True)
-    stored = await _in_thread(repo.patch, rtype, rid, body, _if_match(request))
+    rtype, rid = request.path_params["rtype"], request.path_params["rid"]
+    stored = await run_in_threadpool(repo.patch, rtype, rid, body, _if_match(request))
     return _written(request, settings.base_url, stored, 200)
 
 
-@router.delete("/{rtype}/{rid}")
-def delete(rtype: str, rid: str, request: Request, repo: RepoDep) -> Response:
-    stored = repo.delete(rtype, rid, _if_match(request))
-    text = (f"{rtype}/{rid} deleted" if stored is not None
-            else f"{rtype}/{rid} had no current version; nothing was deleted")
+async def delete(request: Request) -> Response:
+    negotiate(request)
+    repo = repository(request)
+    rtype, rid = request.path_params["rtype"], request.path_params["rid"]
+    stored = await run_in_threadpool(repo.delete, rtype, rid, _if_match(request))
+    text = (
+        f"{rtype}/{rid} deleted"
+        if stored is not None
+        else f"{rtype}/{rid} had no current version; nothing was deleted"
+    )
     headers = {"ETag": stored.etag} if stored is not None else {}
     return fhir_response(information(text), 200, headers, indent=pretty(request))
 
 
-# ---------------------------------------------------------------------- type level
-
-
-@router.post("/{rtype}")
-async def create(rtype: str, request: Request, repo: RepoDep, settings: SettingsDep) -> Response:
+async def create(request: Request) -> Response:
+    negotiate(request)
+    repo = repository(request)
+    settings = repo.store.settings
+    rtype = request.path_params["rtype"]
     body = await read_json_body(request, settings.max_body_bytes)
     if isinstance(body, dict) and body.get("resourceType") not in (None, rtype):
-        raise error("CH-2005", f"body is a {str(body.get('resourceType'))[:64]}, the URL names {rtype}",
-                    "resourceType")
-    stored = await _in_thread(repo.create, body)
+        raise error(
+            "CH-2005",
+            f"body is a {str(body.get('resourceType'))[:64]}, the URL names {rtype}",
+            "resourceType",
+        )
+    stored = await run_in_threadpool(repo.create, body)
     return _written(request, settings.base_url, stored, 201)
 
 
-@router.post("/{rtype}/{operation}")
-async def type_operation_post(rtype: str, operation: str, request: Request, repo: RepoDep,
-                              settings: SettingsDep) -> Response:
-    if not operation.startswith("$"):
-        raise error("CH-1008", f"no route POST /fhir/{rtype}/{operation[:40]}")
-    body = await read_json_body(request, settings.max_body_bytes)
-    return await _in_thread(dispatch_operation, request, repo, rtype, None, operation[1:], body)
+async def operation(request: Request) -> Response:
+    """$operations at type or instance level, by GET or POST."""
+    negotiate(request)
+    repo = repository(request)
+    p = request.path_params
+    code = p["operation"]
+    where = f"/fhir/{p['rtype']}/{p.get('rid', '') + '/' if p.get('rid') else ''}{code[:40]}"
+    if not code.startswith("$"):
+        raise error("CH-1008", f"no route {request.method} {where}")
+    body = None
+    if request.method == "POST":
+        body = await read_json_body(request, repo.store.settings.max_body_bytes)
+    return await run_in_threadpool(
+        dispatch_operation, request, repo, p["rtype"], p.get("rid"), code[1:], body
+    )
 
 
-async def _in_thread(fn: Any, *args: Any) -> Any:
-    """Run blocking Repository work off the event loop."""
-    return await run_in_threadpool(fn, *args)
+router = Router(
+    routes=[
+        Route("/_history", history, methods=["GET"]),
+        Route("/{rtype}/_history", history, methods=["GET"]),
+        Route("/{rtype}/{rid}/_history", history, methods=["GET"]),
+        Route("/{rtype}/{rid}/_history/{vid}", vread, methods=["GET"]),
+        Route("/{rtype}/{rid}", read, methods=["GET"]),
+        Route("/{rtype}/{rid}", update, methods=["PUT"]),
+        Route("/{rtype}/{rid}", patch, methods=["PATCH"]),
+        Route("/{rtype}/{rid}", delete, methods=["DELETE"]),
+        Route("/{rtype}", create, methods=["POST"]),
+        Route("/{rtype}/{operation}", operation, methods=["POST"]),
+        Route("/{rtype}/{rid}/{operation}", operation, methods=["GET", "POST"]),
+    ]
+)

@@ -31,7 +31,8 @@ def _evaluators(resource_type: str) -> tuple[Evaluator, ...]:
             continue
         # An expression covers all base types joined by '|'; keep this type's branches.
         branches = [
-            b.strip() for b in _split_union(sp["expression"])
+            b.strip()
+            for b in _split_union(sp["expression"])
             if b.strip().lstrip("(").startswith(resource_type + ".")
         ]
         for branch in branches:

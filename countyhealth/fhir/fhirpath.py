@@ -69,11 +69,37 @@ def _choice_key(obj: dict[str, Any], name: str) -> Iterator[tuple[str, str]]:
 # Complex type names that start with a capital and stay so (all complex types do); primitive
 # suffixes are lower-cased. Listing the complex ones avoids lower-casing e.g. "Quantity".
 _COMPLEX = {
-    "Address", "Age", "Annotation", "Attachment", "CodeableConcept", "Coding", "ContactPoint",
-    "Count", "Distance", "Duration", "HumanName", "Identifier", "Money", "Period", "Quantity",
-    "Range", "Ratio", "Reference", "SampledData", "Signature", "Timing", "ContactDetail",
-    "Contributor", "DataRequirement", "Expression", "ParameterDefinition", "RelatedArtifact",
-    "TriggerDefinition", "UsageContext", "Dosage", "Meta",
+    "Address",
+    "Age",
+    "Annotation",
+    "Attachment",
+    "CodeableConcept",
+    "Coding",
+    "ContactPoint",
+    "Count",
+    "Distance",
+    "Duration",
+    "HumanName",
+    "Identifier",
+    "Money",
+    "Period",
+    "Quantity",
+    "Range",
+    "Ratio",
+    "Reference",
+    "SampledData",
+    "Signature",
+    "Timing",
+    "ContactDetail",
+    "Contributor",
+    "DataRequirement",
+    "Expression",
+    "ParameterDefinition",
+    "RelatedArtifact",
+    "TriggerDefinition",
+    "UsageContext",
+    "Dosage",
+    "Meta",
 }
 
 
@@ -100,8 +126,10 @@ def _child(name: str) -> Evaluator:
 
 def _is_type(node: Node, type_name: str) -> bool:
     if node.type is not None:
-        return node.type == type_name or (type_name == "Quantity" and node.type in
-                                          ("Age", "Count", "Distance", "Duration", "Money"))
+        return node.type == type_name or (
+            type_name == "Quantity"
+            and node.type in ("Age", "Count", "Distance", "Duration", "Money")
+        )
     if isinstance(node.value, dict):
         rt = node.value.get("resourceType")
         if rt is not None:

@@ -54,8 +54,14 @@ def parse_period(text: str) -> tuple[int, int]:
         seconds = int(m["S"] or 0)
         second_60 = seconds == 60  # leap second: treat as the last microsecond of the minute
         low = datetime(
-            y, int(month), int(day), int(m["H"]), int(m["M"]), min(seconds, 59),
-            int((frac + "000000")[:6]) if frac else 0, tzinfo=tz,
+            y,
+            int(month),
+            int(day),
+            int(m["H"]),
+            int(m["M"]),
+            min(seconds, 59),
+            int((frac + "000000")[:6]) if frac else 0,
+            tzinfo=tz,
         )
         if m["S"] is None:
             step = timedelta(minutes=1)

@@ -96,5 +96,7 @@ def parameters_from_body(body: Any) -> dict[str, list[Any]]:
     return out
 
 
-def parameters_from_query(query: Mapping[str, str], multi: Callable[[str], list[str]]) -> dict[str, list[Any]]:
+def parameters_from_query(
+    query: Mapping[str, str], multi: Callable[[str], list[str]]
+) -> dict[str, list[Any]]:
     return {k: multi(k) for k in query if not k.startswith("_")}

@@ -50,8 +50,11 @@ def parse(values: Mapping[str, list[Any]]) -> ValidateParams:
     if mode is not None and mode not in _MODES:
         raise error("CH-1006", f"mode must be one of {', '.join(_MODES)}", "mode")
     if "profile" in values:
-        raise error("CH-1006", "validation against profiles other than the base R4 definitions "
-                    "is not supported", "profile")
+        raise error(
+            "CH-1006",
+            "validation against profiles other than the base R4 definitions is not supported",
+            "profile",
+        )
     return ValidateParams(resource if isinstance(resource, dict) else None, mode)
 
 
@@ -70,14 +73,24 @@ def handle(params: ValidateParams, repo: Repository, ctx: OperationContext) -> O
         issues = validate_resource(resource)
         rtype = resource.get("resourceType")
         if ctx.type is not None and rtype != ctx.type:
-            issues.append(Issue("CH-2005", f"resource is a {rtype}, the URL names {ctx.type}",
-                                ["resourceType"]))
+            issues.append(
+                Issue(
+                    "CH-2005", f"resource is a {rtype}, the URL names {ctx.type}", ["resourceType"]
+                )
+            )
         if params.mode == "update" and ctx.id is not None and resource.get("id") != ctx.id:
             issues.append(Issue("CH-2006", "resource id differs from the URL id", [f"{rtype}.id"]))
     if not issues:
-        outcome = {"resourceType": "OperationOutcome",
-                   "issue": [{"severity": "information", "code": "informational",
-                              "diagnostics": "the resource conforms to the R4 definitions"}]}
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "information",
+                    "code": "informational",
+                    "diagnostics": "the resource conforms to the R4 definitions",
+                }
+            ],
+        }
     else:
         outcome = operation_outcome(issues)
     return OperationResult(outcome)

@@ -6,30 +6,22 @@ source, the resource and the patient(s) as entities. See
 https://hl7.org/fhir/R4/auditevent.html and https://profiles.ihe.net/ITI/BALP/.
 
 Successful writes insert their AuditEvent in the same transaction as the resource. Reads and
-failures go through :class:`AuditWriter`, which gathers events from many requests into one
-transaction (group commit) and answers each request only once its event is committed, so an
-acknowledged interaction is never missing from the audit trail.
+failures go through :class:`~countyhealth.store.audit_writer.AuditWriter`, which makes each
+event durable in a spool file before the request is answered and moves the events into the
+database in batches.
 """
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
-import time
 import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
 
 from ..fhir.instant import format_instant
 from .context import Caller
-from .rows import IndexExtractor, NewVersion, insert_new_resources
-
-log = logging.getLogger(__name__)
+from .rows import NewVersion
 
 _ACTION = {
     "create": "C",
@@ -156,100 +148,3 @@ def audit_versions(events: Sequence[dict[str, Any]], now_us: int) -> list[NewVer
             NewVersion("AuditEvent", event["id"], 1, now_us, "POST", orjson.dumps(event), event)
         )
     return out
-
-
-class AuditWriter:
-    """Background writer that commits AuditEvents from many requests in one transaction.
-
-    ``record`` blocks until the events are committed (or raises if they cannot be), so the
-    caller can answer its request knowing the audit trail holds it.
-    """
-
-    def __init__(
-        self,
-        begin_write: Callable[[], Any],
-        extract: IndexExtractor,
-        now_us: Callable[[], int],
-        *,
-        batch_size: int = 500,
-        flush_ms: float = 2.0,
-    ) -> None:
-        self._begin_write = begin_write
-        self._extract = extract
-        self._now_us = now_us
-        self._batch_size = batch_size
-        self._flush_s = flush_ms / 1000
-        self._queue: queue.Queue[tuple[list[dict[str, Any]], Future[None]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    t = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-                    t.start()
-                    self._thread = t
-
-    def record(self, events: list[dict[str, Any]], timeout: float = 60.0) -> None:
-        """Queue events and wait until they are committed."""
-        if not events:
-            return
-        self._ensure_thread()
-        fut: Future[None] = Future()
-        self._queue.put((events, fut))
-        fut.result(timeout=timeout)
-
-    def write_now(self, conn: Connection, events: list[dict[str, Any]]) -> None:
-        """Insert events inside the caller's open write transaction."""
-        if events:
-            insert_new_resources(conn, audit_versions(events, self._now_us()), self._extract)
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            count = len(item[0])
-            deadline = time.monotonic() + self._flush_s
-            stop = False
-            while count < self._batch_size:
-                remaining = deadline - time.monotonic()
-                try:
-                    nxt = self._queue.get(timeout=max(remaining, 0)) if remaining > 0 else (
-                        self._queue.get_nowait()
-                    )
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-                count += len(nxt[0])
-            self._commit(batch)
-            if stop:
-                return
-
-    def _commit(self, batch: list[tuple[list[dict[str, Any]], Future[None]]]) -> None:
-        events = [e for evs, _ in batch for e in evs]
-        for attempt in range(5):
-            try:
-                with self._begin_write() as conn:
-                    self.write_now(conn, events)
-                break
-            except Exception as exc:  # retried, then reported to every waiting request
-                log.warning("audit batch of %d failed (attempt %d): %s", len(events), attempt, exc)
-                if attempt == 4:
-                    for _, fut in batch:
-                        fut.set_exception(exc)
-                    return
-                time.sleep(0.05 * (attempt + 1))
-        for _, fut in batch:
-            fut.set_result(None)

@@ -60,7 +60,7 @@ def _sqlite_engines(settings: Settings) -> Engines:
     url = f"sqlite:///{Path(path)}"
     timeout_s = settings.sqlite_busy_timeout_ms / 1000
 
-    def build(begin: str, pool: Any, **pool_args: Any) -> Engine:
+    def build(begin: str | None, pool: Any, **pool_args: Any) -> Engine:
         engine = create_engine(
             url,
             poolclass=pool,
@@ -80,14 +80,18 @@ def _sqlite_engines(settings: Settings) -> Engines:
             cur.execute("PRAGMA cache_size=-65536")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
+        if begin is not None:
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: Any) -> None:
+                conn.exec_driver_sql(begin)
 
         return engine
 
     write = build("BEGIN IMMEDIATE", QueuePool, pool_size=1, max_overflow=0, pool_timeout=timeout_s)
-    read = build("BEGIN", QueuePool, pool_size=8, max_overflow=32)
+    # Readers run in autocommit: each statement sees one consistent WAL snapshot, and a
+    # single-statement read needs no BEGIN/COMMIT round trip.
+    read = build(None, QueuePool, pool_size=8, max_overflow=32)
     return Engines(read, write, "sqlite")
 
 

@@ -54,8 +54,9 @@ def read_history(conn: Connection, q: HistoryQuery, types: frozenset[str] | None
     conds.append(h.c.last_updated_us <= snapshot)
     if q.since_us is not None:
         conds.append(h.c.last_updated_us >= q.since_us)
-    stmt = select(h.c.res_type, h.c.res_id, h.c.version_id, h.c.last_updated_us, h.c.method,
-                  h.c.content)
+    stmt = select(
+        h.c.res_type, h.c.res_id, h.c.version_id, h.c.last_updated_us, h.c.method, h.c.content
+    )
     if q.at is not None:
         low, high = q.at
         nxt = aliased(h)
@@ -72,8 +73,15 @@ def read_history(conn: Connection, q: HistoryQuery, types: frozenset[str] | None
     )
     rows = conn.execute(stmt).all()
     entries = [
-        Stored(r.res_type, r.res_id, r.version_id, r.last_updated_us, r.content is None,
-               r.content, r.method)
+        Stored(
+            r.res_type,
+            r.res_id,
+            r.version_id,
+            r.last_updated_us,
+            r.content is None,
+            r.content,
+            r.method,
+        )
         for r in rows[: q.count]
     ]
     total = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import jsonpatch
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import OperationOutcomeError, conflict, error, forbidden, gone, not_found
@@ -43,13 +43,27 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Statements of the hot read paths, built once (SQLAlchemy caches their compiled form).
+_READ_CURRENT = select(
+    resource.c.version_id, resource.c.last_updated_us, resource.c.deleted, resource.c.content
+).where(resource.c.res_type == bindparam("t"), resource.c.res_id == bindparam("i"))
+_READ_VERSION = select(
+    resource_history.c.last_updated_us, resource_history.c.method, resource_history.c.content
+).where(
+    resource_history.c.res_type == bindparam("t"),
+    resource_history.c.res_id == bindparam("i"),
+    resource_history.c.version_id == bindparam("v"),
+)
+
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
 def check_id(rid: str) -> None:
     """R4 ids: 1–64 characters of ``[A-Za-z0-9\\-\\.]`` (https://hl7.org/fhir/R4/datatypes.html#id)."""
     if not (0 < len(rid) <= 64) or not set(rid) <= _ID_CHARS:
-        raise error("CH-2007", f"{rid[:80]!r} is not a valid resource id: use 1–64 of A–Z a–z 0–9 - .")
+        raise error(
+            "CH-2007", f"{rid[:80]!r} is not a valid resource id: use 1–64 of A–Z a–z 0–9 - ."
+        )
 
 
 class Repository:
@@ -70,27 +84,53 @@ class Repository:
             raise forbidden(f"the granted scopes do not allow {interaction} on {rtype}")
 
     @contextmanager
-    def _audited(self, interaction: str, rtype: str, entity: str | None,
-                 patients: list[str]) -> Iterator[None]:
+    def _audited(
+        self, interaction: str, rtype: str, entity: str | None, patients: list[str]
+    ) -> Iterator[None]:
         """Audit a failure of the wrapped block (successes are audited by the block)."""
         try:
             yield
         except OperationOutcomeError as exc:
             if compartment.is_patient_data(rtype):
-                self._record(interaction, exc.status, entity, patients,
-                             detail=f"{exc.code} {exc.issues[0].diagnostics}")
+                self._record(
+                    interaction,
+                    exc.status,
+                    entity,
+                    patients,
+                    detail=f"{exc.code} {exc.issues[0].diagnostics}",
+                )
             raise
 
-    def _record(self, interaction: str, status: int, entity: str | None, patients: list[str],
-                detail: str | None = None, query: str | None = None) -> None:
+    def _record(
+        self,
+        interaction: str,
+        status: int,
+        entity: str | None,
+        patients: list[str],
+        detail: str | None = None,
+        query: str | None = None,
+    ) -> None:
         event = self._event(interaction, status, entity, patients, detail, query)
         self.store.audit.record([event])
 
-    def _event(self, interaction: str, status: int, entity: str | None, patients: list[str],
-               detail: str | None = None, query: str | None = None) -> dict[str, Any]:
+    def _event(
+        self,
+        interaction: str,
+        status: int,
+        entity: str | None,
+        patients: list[str],
+        detail: str | None = None,
+        query: str | None = None,
+    ) -> dict[str, Any]:
         return build_audit_event(
-            caller=self.caller, interaction=interaction, recorded_us=self.store.clock.now_us(),
-            outcome_status=status, entity=entity, patients=patients, detail=detail, query=query,
+            caller=self.caller,
+            interaction=interaction,
+            recorded_us=self.store.clock.now_us(),
+            outcome_status=status,
+            entity=entity,
+            patients=patients,
+            detail=detail,
+            query=query,
         )
 
     # ------------------------------------------------------------------ reads
@@ -101,11 +141,7 @@ class Repository:
         with self._audited("read", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
             self._require(rtype, "read")
             with self.store.engines.read.connect() as conn:
-                row = conn.execute(
-                    select(resource.c.version_id, resource.c.last_updated_us,
-                           resource.c.deleted, resource.c.content)
-                    .where(resource.c.res_type == rtype, resource.c.res_id == rid)
-                ).first()
+                row = conn.execute(_READ_CURRENT, {"t": rtype, "i": rid}).first()
             if row is None:
                 raise not_found(rtype, rid)
             if row.deleted:
@@ -123,25 +159,22 @@ class Repository:
             if not version.isdigit():
                 raise error("CH-2003", f"{entity}: versions are whole numbers")
             with self.store.engines.read.connect() as conn:
-                row = conn.execute(
-                    select(resource_history.c.last_updated_us, resource_history.c.method,
-                           resource_history.c.content)
-                    .where(resource_history.c.res_type == rtype,
-                           resource_history.c.res_id == rid,
-                           resource_history.c.version_id == int(version))
-                ).first()
+                row = conn.execute(_READ_VERSION, {"t": rtype, "i": rid, "v": int(version)}).first()
             if row is None:
                 raise error("CH-2003", f"{entity} is not known")
             if row.content is None:
                 raise gone(rtype, rid, int(version))
-            stored = Stored(rtype, rid, int(version), row.last_updated_us, False, row.content,
-                            row.method)
+            stored = Stored(
+                rtype, rid, int(version), row.last_updated_us, False, row.content, row.method
+            )
         self._audit_success("vread", stored)
         return stored
 
     def history(self, query: HistoryQuery) -> HistoryPage:
         """history at instance, type or system level (https://hl7.org/fhir/R4/http.html#history)."""
-        level = "history-instance" if query.id else ("history-type" if query.type else "history-system")
+        level = (
+            "history-instance" if query.id else ("history-type" if query.type else "history-system")
+        )
         rtype = query.type or "Resource"
         if query.type:
             self.check_type(query.type)
@@ -183,8 +216,13 @@ class Repository:
             rid = str(uuid.uuid4())
             return self._write(lambda conn: self._put_version(conn, rtype, rid, body, None, "POST"))
 
-    def update(self, rtype: str, rid: str, body: dict[str, Any], if_match: int | None = None,
-               ) -> tuple[Stored, bool]:
+    def update(
+        self,
+        rtype: str,
+        rid: str,
+        body: dict[str, Any],
+        if_match: int | None = None,
+    ) -> tuple[Stored, bool]:
         """update: PUT [type]/[id]; creates the resource when it does not exist (update-as-create).
 
         Returns:
@@ -196,12 +234,19 @@ class Repository:
             check_id(rid)
             body_type = _resource_type(body)
             if body_type != rtype:
-                raise error("CH-2005", f"body is a {body_type}, the URL names {rtype}", "resourceType")
+                raise error(
+                    "CH-2005", f"body is a {body_type}, the URL names {rtype}", "resourceType"
+                )
             if "id" not in body:
-                raise error("CH-2011", "the resource must carry the id given in the URL", f"{rtype}.id")
+                raise error(
+                    "CH-2011", "the resource must carry the id given in the URL", f"{rtype}.id"
+                )
             if body["id"] != rid:
-                raise error("CH-2006", f"body id {str(body['id'])[:80]!r} differs from URL id {rid!r}",
-                            f"{rtype}.id")
+                raise error(
+                    "CH-2006",
+                    f"body id {str(body['id'])[:80]!r} differs from URL id {rid!r}",
+                    f"{rtype}.id",
+                )
             check_resource(body)
             stored = self._write(
                 lambda conn: self._put_version(conn, rtype, rid, body, if_match, "PUT")
@@ -228,8 +273,11 @@ class Repository:
                     patched = patch.apply(orjson.loads(row.content))
                 except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                     raise error("CH-2013", f"the patch does not apply: {exc}") from exc
-                if not isinstance(patched, dict) or patched.get("resourceType") != rtype \
-                        or patched.get("id") != rid:
+                if (
+                    not isinstance(patched, dict)
+                    or patched.get("resourceType") != rtype
+                    or patched.get("id") != rid
+                ):
                     raise error("CH-2013", "a patch may not change resourceType or id")
                 check_resource(patched)
                 return self._put_version(conn, rtype, rid, patched, if_match, "PATCH", row)
@@ -281,11 +329,21 @@ class Repository:
     @staticmethod
     def _check_if_match(rtype: str, rid: str, row: CurrentRow, if_match: int | None) -> None:
         if if_match is not None and if_match != row.version_id:
-            raise error("CH-2008",
-                        f"{rtype}/{rid} is at version {row.version_id}, If-Match asked for {if_match}")
+            raise error(
+                "CH-2008",
+                f"{rtype}/{rid} is at version {row.version_id}, If-Match asked for {if_match}",
+            )
 
-    def _put_version(self, conn: Connection, rtype: str, rid: str, body: dict[str, Any],
-                     if_match: int | None, method: str, row: CurrentRow | None = None) -> Stored:
+    def _put_version(
+        self,
+        conn: Connection,
+        rtype: str,
+        rid: str,
+        body: dict[str, Any],
+        if_match: int | None,
+        method: str,
+        row: CurrentRow | None = None,
+    ) -> Stored:
         if row is None and method != "POST":
             row = current_row(conn, rtype, rid, lock=self._lock)
         now = self.store.clock.now_us()
@@ -298,8 +356,9 @@ class Repository:
             version_id = row.version_id + 1
         document = _with_meta(body, rid, version_id, format_instant(now))
         content = orjson.dumps(document)
-        version = NewVersion(rtype, rid, version_id, now, "POST" if row is None else method,
-                             content, document)
+        version = NewVersion(
+            rtype, rid, version_id, now, "POST" if row is None else method, content, document
+        )
         if row is None:
             res_pk = insert_first_version(conn, version)
             fresh = True
@@ -315,8 +374,9 @@ class Repository:
         self._audit_in_tx(conn, interaction, stored, document)
         return stored
 
-    def _audit_in_tx(self, conn: Connection, interaction: str, stored: Stored,
-                     document: dict[str, Any]) -> None:
+    def _audit_in_tx(
+        self, conn: Connection, interaction: str, stored: Stored, document: dict[str, Any]
+    ) -> None:
         if compartment.is_patient_data(stored.type):
             patients = compartment.patient_ids(document) if document else []
             if stored.type == "Patient" and not patients:
@@ -345,7 +405,9 @@ def _self_patient(rtype: str, rid: str | None) -> list[str]:
     return [rid] if rtype == "Patient" and rid else []
 
 
-def _with_meta(body: dict[str, Any], rid: str, version_id: int, last_updated: str) -> dict[str, Any]:
+def _with_meta(
+    body: dict[str, Any], rid: str, version_id: int, last_updated: str
+) -> dict[str, Any]:
     """The document to store: resourceType, id and meta first, then the client's elements."""
     meta = dict(body.get("meta") or {})
     meta["versionId"] = str(version_id)

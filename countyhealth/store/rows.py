@@ -32,7 +32,9 @@ class CurrentRow:
     content: bytes | None
 
 
-def current_row(conn: Connection, rtype: str, rid: str, *, lock: Callable[[Any], Any]) -> CurrentRow | None:
+def current_row(
+    conn: Connection, rtype: str, rid: str, *, lock: Callable[[Any], Any]
+) -> CurrentRow | None:
     stmt = lock(
         select(
             resource.c.res_pk,
@@ -61,7 +63,7 @@ class NewVersion:
 
 def insert_first_version(conn: Connection, v: NewVersion) -> int:
     """Insert a resource that has no row yet; returns its res_pk."""
-    res_pk = conn.execute(
+    key = conn.execute(
         insert(resource).values(
             res_type=v.rtype,
             res_id=v.rid,
@@ -70,8 +72,9 @@ def insert_first_version(conn: Connection, v: NewVersion) -> int:
             deleted=v.content is None,
             content=v.content,
         )
-    ).inserted_primary_key[0]
-    return int(res_pk)
+    ).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def update_current(conn: Connection, res_pk: int, expected_version: int, v: NewVersion) -> bool:

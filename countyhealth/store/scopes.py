@@ -61,8 +61,7 @@ class Scopes:
     def allows(self, resource_type: str, interaction: str) -> bool:
         letter = PERMISSION[interaction]
         return any(
-            letter in g.permissions and g.resource_type in ("*", resource_type)
-            for g in self.grants
+            letter in g.permissions and g.resource_type in ("*", resource_type) for g in self.grants
         )
 
     def allows_any(self, interaction: str) -> bool:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from ..config import Settings
-from .audit import AuditWriter
+from .audit_writer import AuditWriter
+from .clock import Clock
 from .context import Caller
 from .dialect import Engines, create_engines
 from .repository import Repository
 from .rows import IndexExtractor, no_index_rows
-from .clock import Clock
 
 
 class Store:
     """Everything a process needs to serve data. Build one per process with :meth:`open`."""
 
-    def __init__(self, settings: Settings, engines: Engines,
-                 extract: IndexExtractor = no_index_rows) -> None:
+    def __init__(
+        self, settings: Settings, engines: Engines, extract: IndexExtractor = no_index_rows
+    ) -> None:
         self.settings = settings
         self.engines = engines
         self.clock = Clock()
@@ -24,17 +25,24 @@ class Store:
             engines.write.begin,
             extract,
             self.clock.now_us,
+            settings.audit_spool_path(),
             batch_size=settings.audit_batch_size,
             flush_ms=settings.audit_flush_ms,
+            fsync=settings.audit_spool_fsync,
         )
 
     @classmethod
-    def open(cls, settings: Settings) -> Store:
-        return cls(settings, create_engines(settings))
+    def open(cls, settings: Settings, *, recover_audit: bool = True) -> Store:
+        """Open the store; first ingest audit spools left by processes that are gone."""
+        store = cls(settings, create_engines(settings))
+        if recover_audit:
+            store.audit.recover()
+        return store
 
     def repository(self, caller: Caller) -> Repository:
         return Repository(self, caller)
 
     def close(self) -> None:
+        self.audit.flush()
         self.audit.close()
         self.engines.dispose()

@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 from tests.fhir.known_invalid_examples import KNOWN_INVALID_EXAMPLES
 from tests.support.fhir_package import PACKAGE, example_instances
 
-pytestmark = pytest.mark.skipif(not PACKAGE.exists(), reason=f"{PACKAGE} missing (make fhir-package)")
+pytestmark = pytest.mark.skipif(
+    not PACKAGE.exists(), reason=f"{PACKAGE} missing (make fhir-package)"
+)
 
 
 def without_server_meta(resource: dict[str, Any]) -> dict[str, Any]:

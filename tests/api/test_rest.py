@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female",
-           "name": [{"family": "李", "given": ["四"]}]}
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "p1",
+    "gender": "female",
+    "name": [{"family": "李", "given": ["四"]}],
+}
 
 
 def outcome_code(response) -> str:
@@ -54,8 +58,11 @@ def test_if_match_over_http(client: TestClient) -> None:
 
 def test_patch_and_delete(client: TestClient) -> None:
     client.put("/fhir/Patient/p1", json=PATIENT)
-    r = client.patch("/fhir/Patient/p1", json=[{"op": "replace", "path": "/gender", "value": "male"}],
-                     headers={"Content-Type": "application/json-patch+json"})
+    r = client.patch(
+        "/fhir/Patient/p1",
+        json=[{"op": "replace", "path": "/gender", "value": "male"}],
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert r.status_code == 200 and r.json()["gender"] == "male"
     r = client.patch("/fhir/Patient/p1", json=[], headers={"Content-Type": "application/fhir+json"})
     assert r.status_code == 415 and outcome_code(r) == "CH-1003"
@@ -89,21 +96,57 @@ def test_history_bundles_and_paging_links(client: TestClient) -> None:
     [
         ("post", "/fhir/Patient", b"{not json", {}, 400, "CH-1001"),
         ("post", "/fhir/Patient", b"[1, 2]", {}, 400, "CH-1002"),
-        ("post", "/fhir/Patient", b'{"resourceType": "Observation", "status": "final"}', {}, 400,
-         "CH-2005"),
+        (
+            "post",
+            "/fhir/Patient",
+            b'{"resourceType": "Observation", "status": "final"}',
+            {},
+            400,
+            "CH-2005",
+        ),
         ("post", "/fhir/Nonsense", b'{"resourceType": "Nonsense"}', {}, 400, "CH-2004"),
         ("put", "/fhir/Patient/p1", b'{"resourceType": "Patient", "id": "p2"}', {}, 400, "CH-2006"),
         ("put", "/fhir/Patient/p1", b'{"resourceType": "Patient"}', {}, 400, "CH-2011"),
-        ("put", "/fhir/Patient/bad$id", b'{"resourceType": "Patient", "id": "bad$id"}', {}, 400,
-         "CH-2007"),
-        ("put", "/fhir/Patient/p1", b'{"resourceType": "Patient", "id": "p1", "colour": "red"}', {},
-         400, "CH-3002"),
-        ("post", "/fhir/Patient", b'{"resourceType": "Patient", "gender": "unknown-value"}', {}, 400,
-         "CH-3006"),
-        ("post", "/fhir/Patient", b'{"resourceType": "Patient"}', {"Content-Type": "text/plain"},
-         415, "CH-1003"),
-        ("post", "/fhir/Patient", b'{"resourceType": "Patient"}', {"Content-Type": "application/xml"},
-         415, "CH-1003"),
+        (
+            "put",
+            "/fhir/Patient/bad$id",
+            b'{"resourceType": "Patient", "id": "bad$id"}',
+            {},
+            400,
+            "CH-2007",
+        ),
+        (
+            "put",
+            "/fhir/Patient/p1",
+            b'{"resourceType": "Patient", "id": "p1", "colour": "red"}',
+            {},
+            400,
+            "CH-3002",
+        ),
+        (
+            "post",
+            "/fhir/Patient",
+            b'{"resourceType": "Patient", "gender": "unknown-value"}',
+            {},
+            400,
+            "CH-3006",
+        ),
+        (
+            "post",
+            "/fhir/Patient",
+            b'{"resourceType": "Patient"}',
+            {"Content-Type": "text/plain"},
+            415,
+            "CH-1003",
+        ),
+        (
+            "post",
+            "/fhir/Patient",
+            b'{"resourceType": "Patient"}',
+            {"Content-Type": "application/xml"},
+            415,
+            "CH-1003",
+        ),
         ("get", "/fhir/Patient/p1?_format=xml", None, {}, 406, "CH-1005"),
         ("get", "/fhir/Patient/p1", None, {"Accept": "application/fhir+xml"}, 406, "CH-1005"),
         ("get", "/fhir/Patient/p1/_history/abc", None, {}, 404, "CH-2003"),
@@ -112,9 +155,15 @@ def test_history_bundles_and_paging_links(client: TestClient) -> None:
         ("get", "/fhir/Patient/p1/$nope", None, {}, 404, "CH-2014"),
     ],
 )
-def test_bad_input_answers_4xx_outcome(client: TestClient, method: str, path: str,
-                                       body: bytes | None, headers: dict, status: int,
-                                       code: str) -> None:
+def test_bad_input_answers_4xx_outcome(
+    client: TestClient,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict,
+    status: int,
+    code: str,
+) -> None:
     r = client.request(method, path, content=body, headers=headers)
     assert r.status_code == status, r.text
     assert outcome_code(r) == code
@@ -149,9 +198,17 @@ def test_expired_token(client: TestClient) -> None:
     import jwt
 
     settings = client.app.state.settings  # type: ignore[attr-defined]
-    token = jwt.encode({"iss": settings.token_issuer, "sub": "x", "scope": "system/*.*",
-                        "iat": int(time.time()) - 100, "exp": int(time.time()) - 10},
-                       settings.secret_key, algorithm="HS256")
+    token = jwt.encode(
+        {
+            "iss": settings.token_issuer,
+            "sub": "x",
+            "scope": "system/*.*",
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) - 10,
+        },
+        settings.secret_key,
+        algorithm="HS256",
+    )
     r = client.get("/fhir/Patient/p1", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401 and "expired" in r.json()["issue"][0]["diagnostics"]
 
@@ -160,8 +217,10 @@ def test_validate_operation(client: TestClient) -> None:
     r = client.post("/fhir/Patient/$validate", json={"resourceType": "Patient", "gender": "x"})
     assert r.status_code == 200
     assert r.json()["issue"][0]["severity"] == "error"
-    params = {"resourceType": "Parameters",
-              "parameter": [{"name": "resource", "resource": PATIENT}]}
+    params = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "resource", "resource": PATIENT}],
+    }
     r = client.post("/fhir/Patient/$validate", json=params)
     assert r.json()["issue"][0]["severity"] == "information"
     client.put("/fhir/Patient/p1", json=PATIENT)

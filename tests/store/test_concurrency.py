@@ -31,7 +31,9 @@ def test_parallel_updates_without_if_match_are_gap_free(repo: Repository) -> Non
     repo.update("Patient", "race", PATIENT)
 
     def update(i: int) -> int:
-        return repo.update("Patient", "race", {**PATIENT, "birthDate": f"19{i:02d}-01-01"})[0].version
+        return repo.update("Patient", "race", {**PATIENT, "birthDate": f"19{i:02d}-01-01"})[
+            0
+        ].version
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         versions = sorted(pool.map(update, range(50)))

@@ -23,8 +23,12 @@ def obs(pid: str, value: float) -> dict:
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
         "subject": {"reference": f"Patient/{pid}"},
-        "valueQuantity": {"value": value, "unit": "mmHg", "system": "http://unitsofmeasure.org",
-                          "code": "mm[Hg]"},
+        "valueQuantity": {
+            "value": value,
+            "unit": "mmHg",
+            "system": "http://unitsofmeasure.org",
+            "code": "mm[Hg]",
+        },
     }
 
 
@@ -106,18 +110,21 @@ def test_history_since_at_and_paging(repo: Repository, store: Store) -> None:
         repo.update("Patient", "p1", {**PATIENT, "birthDate": f"198{i}-01-01"})
     page = repo.history(HistoryQuery(type="Patient", id="p1", count=2))
     assert [e.version for e in page.entries] == [5, 4] and page.has_more
-    page2 = repo.history(HistoryQuery(type="Patient", id="p1", count=2, offset=2,
-                                      snapshot_us=page.snapshot_us))
+    page2 = repo.history(
+        HistoryQuery(type="Patient", id="p1", count=2, offset=2, snapshot_us=page.snapshot_us)
+    )
     assert [e.version for e in page2.entries] == [3, 2]
     since = repo.history(HistoryQuery(type="Patient", id="p1", since_us=first.last_updated_us + 1))
     assert [e.version for e in since.entries] == [5, 4, 3, 2]
-    at = repo.history(HistoryQuery(type="Patient", id="p1",
-                                   at=(first.last_updated_us, first.last_updated_us)))
+    at = repo.history(
+        HistoryQuery(type="Patient", id="p1", at=(first.last_updated_us, first.last_updated_us))
+    )
     assert [e.version for e in at.entries] == [1]
     # writes after the snapshot do not shift a page
     repo.update("Patient", "p1", PATIENT)
-    again = repo.history(HistoryQuery(type="Patient", id="p1", count=2, offset=2,
-                                      snapshot_us=page.snapshot_us))
+    again = repo.history(
+        HistoryQuery(type="Patient", id="p1", count=2, offset=2, snapshot_us=page.snapshot_us)
+    )
     assert [e.version for e in again.entries] == [3, 2]
 
 
@@ -126,7 +133,9 @@ def test_type_and_system_history(repo: Repository) -> None:
     repo.create(obs("p1", 120))
     types = [e.type for e in repo.history(HistoryQuery()).entries]
     assert "Observation" in types and "Patient" in types
-    assert {e.type for e in repo.history(HistoryQuery(type="Observation")).entries} == {"Observation"}
+    assert {e.type for e in repo.history(HistoryQuery(type="Observation")).entries} == {
+        "Observation"
+    }
 
 
 def test_scopes_are_enforced(store: Store) -> None:
@@ -145,6 +154,7 @@ def test_scopes_are_enforced(store: Store) -> None:
 
 
 def audit_events(repo: Repository) -> list[dict]:
+    repo.store.audit.flush()
     return [e.resource for e in repo.history(HistoryQuery(type="AuditEvent", count=1000)).entries]
 
 
@@ -160,7 +170,11 @@ def test_every_patient_data_interaction_is_audited(repo: Repository, store: Stor
     assert subtypes == ["create", "read", "read", "read", "update"]
     failed = [e for e in events if e["outcome"] != "0"]
     assert len(failed) == 1 and failed[0]["outcomeDesc"].startswith("CH-2001")
-    obs_read = next(e for e in events if e["subtype"][0]["code"] == "read"
-                    and e["entity"][-1]["what"]["reference"].startswith("Observation/"))
+    obs_read = next(
+        e
+        for e in events
+        if e["subtype"][0]["code"] == "read"
+        and e["entity"][-1]["what"]["reference"].startswith("Observation/")
+    )
     assert obs_read["entity"][0]["what"]["reference"] == "Patient/p1"
     assert all(e["agent"][0]["who"]["identifier"]["value"] == "tests" for e in events)

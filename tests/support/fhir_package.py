@@ -11,12 +11,24 @@ import orjson
 
 PACKAGE = Path(__file__).resolve().parents[2] / ".cache/fhir/hl7.fhir.r4.examples-4.0.1.tgz"
 
-CONFORMANCE_TYPES = frozenset({
-    "StructureDefinition", "SearchParameter", "ValueSet", "CodeSystem", "ConceptMap",
-    "OperationDefinition", "CompartmentDefinition", "CapabilityStatement", "ImplementationGuide",
-    "NamingSystem", "StructureMap", "GraphDefinition", "MessageDefinition",
-    "TerminologyCapabilities",
-})
+CONFORMANCE_TYPES = frozenset(
+    {
+        "StructureDefinition",
+        "SearchParameter",
+        "ValueSet",
+        "CodeSystem",
+        "ConceptMap",
+        "OperationDefinition",
+        "CompartmentDefinition",
+        "CapabilityStatement",
+        "ImplementationGuide",
+        "NamingSystem",
+        "StructureMap",
+        "GraphDefinition",
+        "MessageDefinition",
+        "TerminologyCapabilities",
+    }
+)
 
 
 def package_files() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -38,6 +50,7 @@ def package_files() -> Iterator[tuple[str, dict[str, Any]]]:
 def example_instances() -> list[tuple[str, dict[str, Any]]]:
     """The example instances: not conformance resources and not Bundles."""
     return [
-        (name, res) for name, res in package_files()
+        (name, res)
+        for name, res in package_files()
         if res["resourceType"] not in CONFORMANCE_TYPES and res["resourceType"] != "Bundle"
     ]

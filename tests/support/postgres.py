@@ -20,7 +20,9 @@ PG_BIN = Path(os.environ.get("COUNTYHEALTH_PG_BIN", "/usr/lib/postgresql/15/bin"
 
 def missing_reason() -> str | None:
     if not (PG_BIN / "initdb").exists():
-        return f"PostgreSQL server binaries not found under {PG_BIN} (apt-get install postgresql-15)"
+        return (
+            f"PostgreSQL server binaries not found under {PG_BIN} (apt-get install postgresql-15)"
+        )
     if os.geteuid() == 0:
         try:
             import pwd
@@ -51,12 +53,33 @@ class Cluster:
         subprocess.run(full, check=True, capture_output=True, cwd="/tmp")
 
     def start(self) -> None:
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--locale=C.UTF-8")
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts, "-w", "-l",
-                  str(self.dir / "log"), "start")
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        opts = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-w",
+            "-l",
+            str(self.dir / "log"),
+            "start",
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

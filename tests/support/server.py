@@ -28,15 +28,27 @@ class ServerProcess:
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> None:
-        cmd = [sys.executable, "-m", "countyhealth.cli", "serve", "--port", str(self.port),
-               "--workers", str(self.workers)]
-        log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"countyhealth-{self.port}.log", "wb")
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "countyhealth.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"countyhealth-{self.port}.log"
+        with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {log.name}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}; see {self.log_path}"
+                )
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
                     return
