@@ -14,11 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fhir.known_invalid_examples import KNOWN_INVALID_EXAMPLES
-from tests.support.fhir_package import PACKAGE, example_instances
+from tests.support.fhir_package import example_instances, skip_reason
 
-pytestmark = pytest.mark.skipif(
-    not PACKAGE.exists(), reason=f"{PACKAGE} missing (make fhir-package)"
-)
+_REASON = skip_reason()
+pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 
 def without_server_meta(resource: dict[str, Any]) -> dict[str, Any]:

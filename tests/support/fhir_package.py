@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,19 @@ from typing import Any
 import orjson
 
 PACKAGE = Path(__file__).resolve().parents[2] / ".cache/fhir/hl7.fhir.r4.examples-4.0.1.tgz"
+
+
+def skip_reason() -> str | None:
+    """Why tests that need the package cannot run (None when they can).
+
+    In CI (``CI`` set) the package must be there: ``make test`` fetches it with npm.
+    """
+    if PACKAGE.exists():
+        return None
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{PACKAGE} is missing in CI; `make fhir-package` must fetch it")
+    return f"{PACKAGE} missing (run `make fhir-package`, which needs npm)"
+
 
 CONFORMANCE_TYPES = frozenset(
     {

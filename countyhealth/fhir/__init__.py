@@ -1,0 +1,1 @@
+"""FHIR R4 knowledge of CountyHealth: derived definitions and resource validation."""
