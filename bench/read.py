@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.loadgen import build_get, run_load
+from bench.loadgen import LoadResult, build_get, run_load, run_wrk
 from countyhealth.api.auth import issue_token
 from countyhealth.config import Settings
 from countyhealth.store import Store, migrate, system_caller
@@ -79,7 +79,13 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--observations-per-patient", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--loadgen",
+        choices=["python", "wrk"],
+        default="python",
+        help="the built-in Python client (default) or wrk, if installed",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--database-url", default=None, help="PostgreSQL URL to use instead of a fresh SQLite file"
@@ -108,17 +114,22 @@ def main() -> None:
     try:
         host, port = "127.0.0.1", server.port
         auth = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
-        reads = [build_get(host, port, p, auth) for p in paths]
-        baseline_req = [build_get(host, port, "/healthz", {})]
-        run_load(host, port, reads, connections=args.connections, seconds=2)  # warm-up
-        baseline = run_load(
-            host, port, baseline_req, connections=args.connections, seconds=args.seconds / 2
-        )
-        result = run_load(host, port, reads, connections=args.connections, seconds=args.seconds)
+
+        def drive(targets: list[str], headers: dict[str, str], seconds: float) -> LoadResult:
+            if args.loadgen == "wrk":
+                return run_wrk(
+                    host, port, targets, headers, connections=args.connections, seconds=seconds
+                )
+            raw = [build_get(host, port, p, headers) for p in targets]
+            return run_load(host, port, raw, connections=args.connections, seconds=seconds)
+
+        drive(paths, auth, 2)  # warm-up
+        baseline = drive(["/healthz"], {}, args.seconds / 2)
+        result = drive(paths, auth, args.seconds)
     finally:
         server.stop()
     if result.errors:
-        print(f"errors: {result.statuses}", file=sys.stderr)
+        print(f"{result.errors} requests failed: {result.statuses}", file=sys.stderr)
     print(
         json.dumps(
             {
@@ -132,6 +143,7 @@ def main() -> None:
                 "p99_ms": round(result.percentile_ms(99), 2),
                 "workers": args.workers,
                 "connections": args.connections,
+                "loadgen": args.loadgen,
                 "baseline_healthz_req_per_s": round(baseline.req_per_s, 1),
                 "baseline_healthz_p99_ms": round(baseline.percentile_ms(99), 2),
             }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +17,8 @@ from .api.handlers import install_error_handlers
 from .api.media import fhir_response, negotiate, pretty
 from .api.rest import router as rest_router
 from .config import Settings
+from .fhir import compartment, definitions
+from .fhir.validation import precompile
 from .store import Store
 
 
@@ -55,6 +59,25 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     return app
 
 
+def warm_up() -> None:
+    """Load the R4 definitions and compile validators and compartment paths before serving."""
+    precompile()
+    for rtype in definitions.resource_types():
+        compartment.patient_ids({"resourceType": rtype})
+
+
 def app_from_environment() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (each worker process builds its own app)."""
-    return create_app(Settings())
+    """Factory for ``uvicorn --factory`` (each worker process builds its own app).
+
+    The worker's GIL switch interval is shortened: the audit writer thread inserts batches
+    while the event loop serves requests, and with the default 5 ms interval every request
+    that arrives during a batch would wait up to 5 ms for the interpreter.
+    """
+    sys.setswitchinterval(0.0005)
+    app = create_app(Settings())
+    warm_up()
+    # Objects alive after start-up (definitions, compiled validators) stay for the life of the
+    # process: move them out of the collector's sight so full collections stay short.
+    gc.collect()
+    gc.freeze()
+    return app

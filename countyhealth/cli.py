@@ -14,7 +14,7 @@ err = Console(stderr=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from .server import serve
 
     settings = Settings()
     if args.migrate:
@@ -26,12 +26,10 @@ def _serve(args: argparse.Namespace) -> int:
         f"({settings.environment}, {settings.database_url.split(':', 1)[0]}, "
         f"{args.workers} worker(s))"
     )
-    uvicorn.run(
-        "countyhealth.app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+    serve(
+        args.host,
+        args.port,
+        args.workers,
         log_level=settings.log_level,
         access_log=args.access_log,
     )

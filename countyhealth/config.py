@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         500, ge=1, description="Most AuditEvents written in one database transaction."
     )
     audit_flush_ms: float = Field(
-        2.0,
+        20.0,
         ge=0,
         description="How long the audit writer waits to gather a batch before committing.",
     )

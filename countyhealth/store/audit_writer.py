@@ -77,11 +77,13 @@ class AuditWriter:
         data = b"".join(orjson.dumps(e) + b"\n" for e in events)
         with self._lock:
             fd = self._spool_fd()
-            os.write(fd, data)
-            if self._fsync:
-                os.fsync(fd)
             self._pending += len(events)
             self._ensure_thread()
+        # One write() on an O_APPEND file: concurrent appends do not interleave on Linux, so
+        # the lock is not held across the system call.
+        os.write(fd, data)
+        if self._fsync:
+            os.fsync(fd)
         self._queue.put(events)
 
     def write_now(self, conn: Connection, events: list[dict[str, Any]]) -> None:

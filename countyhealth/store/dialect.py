@@ -28,6 +28,15 @@ class Engines:
     write: Engine
     backend: str  # "sqlite" or "postgresql"
 
+    @property
+    def reads_inline(self) -> bool:
+        """Whether single-row reads may run on the event loop instead of a worker thread.
+
+        An SQLite read of one row is a page-cache lookup of tens of microseconds, cheaper than
+        the hand-off to a thread; a PostgreSQL read waits on the network and goes to a thread.
+        """
+        return self.backend == "sqlite"
+
     def dispose(self) -> None:
         self.read.dispose()
         if self.write is not self.read:
@@ -73,7 +82,6 @@ def _sqlite_engines(settings: Settings) -> Engines:
             # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are off).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -91,19 +99,28 @@ def _sqlite_engines(settings: Settings) -> Engines:
     write = build("BEGIN IMMEDIATE", QueuePool, pool_size=1, max_overflow=0, pool_timeout=timeout_s)
     # Readers run in autocommit: each statement sees one consistent WAL snapshot, and a
     # single-statement read needs no BEGIN/COMMIT round trip.
-    read = build(None, QueuePool, pool_size=8, max_overflow=32)
+    # As many pooled readers as request threads, so connections are not opened per request.
+    read = build(None, QueuePool, pool_size=40, max_overflow=8)
     return Engines(read, write, "sqlite")
 
 
 def create_migration_engine(settings: Settings) -> Engine:
-    """A plain engine for Alembic (no pooling)."""
+    """A plain engine for Alembic (no pooling). On SQLite it switches the file to WAL once;
+    the journal mode is persistent, so connections need not set it again."""
     url = settings.database_url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     path = settings.sqlite_path()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool)
+    if path is not None:
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+    return engine
 
 
 def lock_for_update(stmt: Select[Any], backend: str) -> Select[Any]:

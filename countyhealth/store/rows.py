@@ -144,8 +144,28 @@ def replace_index_rows(
 def insert_new_resources(
     conn: Connection, versions: Sequence[NewVersion], extract: IndexExtractor
 ) -> list[int]:
-    """Insert brand-new resources (version 1) with history and index rows."""
-    pks = [insert_first_version(conn, v) for v in versions]
+    """Insert brand-new resources (version 1) with history and index rows, in bulk.
+
+    One multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues", on SQLite and
+    PostgreSQL alike) returns the keys in parameter order.
+    """
+    if not versions:
+        return []
+    rows = [
+        {
+            "res_type": v.rtype,
+            "res_id": v.rid,
+            "version_id": v.version_id,
+            "last_updated_us": v.last_updated_us,
+            "deleted": v.content is None,
+            "content": v.content,
+        }
+        for v in versions
+    ]
+    result = conn.execute(
+        insert(resource).returning(resource.c.res_pk, sort_by_parameter_order=True), rows
+    )
+    pks = [int(pk) for pk in result.scalars()]
     pairs = list(zip(pks, versions, strict=True))
     insert_history(conn, pairs)
     replace_index_rows(conn, pairs, extract, fresh=True)
