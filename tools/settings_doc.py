@@ -1,6 +1,6 @@
 """Regenerate the table of docs/settings.md from the Settings class.
 
-    .venv/bin/python tools/settings_doc.py
+.venv/bin/python tools/settings_doc.py
 """
 
 from __future__ import annotations
