@@ -9,7 +9,7 @@ https://hl7.org/fhir/R4/http.html.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +23,7 @@ from ..fhir import compartment, definitions
 from ..fhir.instant import format_instant
 from ..fhir.validation import check_resource
 from .audit import build_audit_event
+from .bulk import put_many
 from .context import Caller
 from .dialect import lock_for_update
 from .history import HistoryPage, HistoryQuery, read_history
@@ -79,7 +80,7 @@ class Repository:
         if rtype not in definitions.resource_types():
             raise error("CH-2004", f"{rtype[:80]!r} is not a FHIR R4 resource type")
 
-    def _require(self, rtype: str, interaction: str) -> None:
+    def require(self, rtype: str, interaction: str) -> None:
         if not self.caller.scopes.allows(rtype, interaction):
             raise forbidden(f"the granted scopes do not allow {interaction} on {rtype}")
 
@@ -110,10 +111,10 @@ class Repository:
         detail: str | None = None,
         query: str | None = None,
     ) -> None:
-        event = self._event(interaction, status, entity, patients, detail, query)
+        event = self.audit_event(interaction, status, entity, patients, detail, query)
         self.store.audit.record([event])
 
-    def _event(
+    def audit_event(
         self,
         interaction: str,
         status: int,
@@ -139,7 +140,7 @@ class Repository:
         """read: the current version; 404 when unknown, 410 when deleted."""
         self.check_type(rtype)
         with self._audited("read", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
-            self._require(rtype, "read")
+            self.require(rtype, "read")
             with self.store.engines.read.connect() as conn:
                 row = conn.execute(_READ_CURRENT, {"t": rtype, "i": rid}).first()
             if row is None:
@@ -155,7 +156,7 @@ class Repository:
         self.check_type(rtype)
         entity = f"{rtype}/{rid}/_history/{version}"
         with self._audited("vread", rtype, entity, _self_patient(rtype, rid)):
-            self._require(rtype, "vread")
+            self.require(rtype, "vread")
             if not version.isdigit():
                 raise error("CH-2003", f"{entity}: versions are whole numbers")
             with self.store.engines.read.connect() as conn:
@@ -183,7 +184,7 @@ class Repository:
         audit_type = query.type or "Patient"  # system history may hold patient data
         with self._audited(level, audit_type, entity, patients):
             if query.type:
-                self._require(query.type, level)
+                self.require(query.type, level)
                 types = None
             else:
                 if not self.caller.scopes.allows_any(level):
@@ -211,10 +212,10 @@ class Repository:
         rtype = _resource_type(body)
         self.check_type(rtype)
         with self._audited("create", rtype, rtype, []):
-            self._require(rtype, "create")
+            self.require(rtype, "create")
             check_resource(body)
             rid = str(uuid.uuid4())
-            return self._write(lambda conn: self._put_version(conn, rtype, rid, body, None, "POST"))
+            return self.write(lambda conn: self._put_version(conn, rtype, rid, body, None, "POST"))
 
     def update(
         self,
@@ -230,7 +231,7 @@ class Repository:
         """
         self.check_type(rtype)
         with self._audited("update", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
-            self._require(rtype, "update")
+            self.require(rtype, "update")
             check_id(rid)
             body_type = _resource_type(body)
             if body_type != rtype:
@@ -248,7 +249,7 @@ class Repository:
                     f"{rtype}.id",
                 )
             check_resource(body)
-            stored = self._write(
+            stored = self.write(
                 lambda conn: self._put_version(conn, rtype, rid, body, if_match, "PUT")
             )
         return stored, stored.method == "POST"
@@ -257,7 +258,7 @@ class Repository:
         """patch with JSON Patch (RFC 6902), https://hl7.org/fhir/R4/http.html#patch."""
         self.check_type(rtype)
         with self._audited("patch", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
-            self._require(rtype, "patch")
+            self.require(rtype, "patch")
             try:
                 patch = jsonpatch.JsonPatch(operations)
             except (jsonpatch.InvalidJsonPatch, TypeError, AttributeError) as exc:
@@ -282,13 +283,13 @@ class Repository:
                 check_resource(patched)
                 return self._put_version(conn, rtype, rid, patched, if_match, "PATCH", row)
 
-            return self._write(apply)
+            return self.write(apply)
 
     def delete(self, rtype: str, rid: str, if_match: int | None = None) -> Stored | None:
         """delete (soft): later reads answer 410. Returns None when there was nothing to delete."""
         self.check_type(rtype)
         with self._audited("delete", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
-            self._require(rtype, "delete")
+            self.require(rtype, "delete")
 
             def remove(conn: Connection) -> Stored | None:
                 row = current_row(conn, rtype, rid, lock=self._lock)
@@ -308,14 +309,18 @@ class Repository:
                 self._audit_in_tx(conn, "delete", stored, previous)
                 return stored
 
-            return self._write(remove)
+            return self.write(remove)
+
+    def put_many(self, resources: Sequence[dict[str, Any]]) -> list[Stored]:
+        """Store many resources with their own ids in one transaction (see :mod:`.bulk`)."""
+        return put_many(self, resources)
 
     # ------------------------------------------------------------------ internals
 
     def _lock(self, stmt: Any) -> Any:
         return lock_for_update(stmt, self.store.engines.backend)
 
-    def _write(self, work: Callable[[Connection], T]) -> T:
+    def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction; a lost race on a new id is retried."""
         for attempt in range(3):
             try:
@@ -382,7 +387,9 @@ class Repository:
             if stored.type == "Patient" and not patients:
                 patients = [stored.id]
             entity = f"{stored.reference}/_history/{stored.version}"
-            event = self._event(interaction, 201 if stored.version == 1 else 200, entity, patients)
+            event = self.audit_event(
+                interaction, 201 if stored.version == 1 else 200, entity, patients
+            )
             self.store.audit.write_now(conn, [event])
 
     def _audit_success(self, interaction: str, stored: Stored) -> None:

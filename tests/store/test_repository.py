@@ -178,3 +178,28 @@ def test_every_patient_data_interaction_is_audited(repo: Repository, store: Stor
     )
     assert obs_read["entity"][0]["what"]["reference"] == "Patient/p1"
     assert all(e["agent"][0]["who"]["identifier"]["value"] == "tests" for e in events)
+
+
+def test_put_many_inserts_and_updates_in_one_transaction(repo: Repository) -> None:
+    repo.update("Patient", "p1", PATIENT)
+    batch = [{**PATIENT, "gender": "female"}] + [
+        {**PATIENT, "id": f"n{i}", "birthDate": f"200{i}-01-01"} for i in range(5)
+    ]
+    batch.append({**obs("p1", 140), "id": "o1"})
+    stored = repo.put_many(batch)
+    assert [(s.id, s.version) for s in stored][:2] == [("p1", 2), ("n0", 1)]
+    assert repo.read("Patient", "n4").resource["birthDate"] == "2004-01-01"
+    assert repo.read("Observation", "o1").resource["subject"]["reference"] == "Patient/p1"
+    assert len(repo.history(HistoryQuery(type="Patient", id="p1")).entries) == 2
+
+
+def test_put_many_is_all_or_nothing(repo: Repository) -> None:
+    bad = [{**PATIENT, "id": "ok1"}, {**PATIENT, "id": "bad", "gender": "nonsense"}]
+    with pytest.raises(OperationOutcomeError) as exc:
+        repo.put_many(bad)
+    assert code_of(exc) == "CH-3006"
+    with pytest.raises(OperationOutcomeError):
+        repo.read("Patient", "ok1")
+    with pytest.raises(OperationOutcomeError) as exc:
+        repo.put_many([PATIENT, PATIENT])
+    assert code_of(exc) == "CH-1006"
