@@ -52,7 +52,6 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-2007", 400, "invalid", "Invalid resource id"),
     ("CH-2008", 412, "conflict", "Version does not match If-Match"),
     ("CH-2009", 409, "conflict", "Concurrent modification; retry"),
-    ("CH-2010", 400, "invalid", "Resource id not allowed on create"),
     ("CH-2011", 400, "invalid", "Resource id required on update"),
     ("CH-2012", 400, "invalid", "Invalid JSON Patch"),
     ("CH-2013", 422, "processing", "JSON Patch could not be applied"),
