@@ -65,6 +65,18 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-3006", 400, "code-invalid", "Code not in required value set"),
     ("CH-3007", 400, "value", "Invalid reference"),
     ("CH-3008", 400, "structure", "Wrong JSON type for element"),
+    # 6xxx — search
+    ("CH-6001", 400, "not-supported", "Unknown or unsupported search parameter"),
+    ("CH-6002", 400, "not-supported", "Modifier not supported for this parameter"),
+    ("CH-6003", 400, "invalid", "Invalid search value"),
+    ("CH-6004", 400, "invalid", "Chained search on a parameter that is not a reference"),
+    ("CH-6005", 400, "too-costly", "_count above the maximum page size"),
+    ("CH-6006", 400, "invalid", "Invalid or too deeply nested _has"),
+    ("CH-6007", 400, "invalid", "Invalid _sort"),
+    ("CH-6008", 400, "invalid", "Invalid _include or _revinclude"),
+    ("CH-6009", 400, "invalid", "Invalid or expired page link"),
+    ("CH-6010", 400, "incomplete", "Search parameter not yet usable: reindex in progress"),
+    ("CH-6011", 400, "invalid", "Invalid result parameter (_summary, _elements, _total)"),
     # 4xxx — authentication, authorisation, consent
     ("CH-4001", 401, "login", "Authentication required"),
     ("CH-4002", 401, "login", "Invalid or expired token"),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
+from ..errors import Issue, operation_outcome
 from ..fhir.instant import format_instant
+from ..fhir.subsetting import subset
 from ..store import HistoryPage, Stored
+from ..store.search import SearchPage
 
 _STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
 
@@ -72,3 +76,51 @@ def _url(base: str, path: str, params: dict[str, str]) -> str:
 
 def stored_location(base: str, stored: Stored) -> str:
     return f"{base}/{stored.reference}/_history/{stored.version}"
+
+
+def searchset_bundle(
+    page: SearchPage,
+    *,
+    self_url: str,
+    page_url: Callable[[str], str],
+    summary: str | None,
+    elements: tuple[str, ...],
+    base: str,
+    warnings: list[Issue],
+) -> dict[str, Any]:
+    """A ``searchset`` Bundle (https://hl7.org/fhir/R4/bundle.html#searchset)."""
+    entries: list[dict[str, Any]] = []
+
+    def entry(item: Stored, mode: str) -> dict[str, Any]:
+        if summary or elements:
+            body: Any = subset(item.resource, summary, elements)
+        else:
+            body = orjson.Fragment(item.content or b"{}")
+        return {"fullUrl": f"{base}/{item.reference}", "resource": body, "search": {"mode": mode}}
+
+    if summary != "count":
+        entries = [entry(e, "match") for e in page.entries]
+        entries += [entry(e, "include") for e in page.included]
+    if warnings:
+        entries.append(
+            {
+                "resource": operation_outcome(warnings),
+                "search": {"mode": "outcome"},
+            }
+        )
+    links = [{"relation": "self", "url": self_url}]
+    if page.next_page:
+        links.append({"relation": "next", "url": page_url(page.next_page)})
+    if page.previous_page:
+        links.append({"relation": "previous", "url": page_url(page.previous_page)})
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "searchset",
+    }
+    if page.total is not None:
+        bundle["total"] = page.total
+    bundle["link"] = links
+    if entries:
+        bundle["entry"] = entries
+    return bundle

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..fhir import definitions
+from ..fhir.search_params import ORDERED_TYPES, PREFIXES, params_for
 from ..operations import operations
 from .rest import SYSTEM_INTERACTIONS, TYPE_INTERACTIONS
 
@@ -20,6 +21,12 @@ from .rest import SYSTEM_INTERACTIONS, TYPE_INTERACTIONS
 def capability_statement(base_url: str) -> dict[str, Any]:
     ops = operations()
     resources = []
+    revincludes: dict[str, list[str]] = {}
+    for source in definitions.resource_types():
+        for code, sp in params_for(source).items():
+            if sp.type == "reference":
+                for target in sp.targets or ("Resource",):
+                    revincludes.setdefault(target, []).append(f"{source}:{code}")
     for rtype in sorted(definitions.resource_types()):
         entry: dict[str, Any] = {
             "type": rtype,
@@ -32,6 +39,21 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "conditionalDelete": "not-supported",
             "conditionalRead": "modified-since",
         }
+        params = params_for(rtype)
+        entry["searchParam"] = [
+            {
+                "name": code,
+                "definition": sp.url,
+                "type": sp.type,
+                "documentation": "modifiers: "
+                + (", ".join(sorted(sp.modifiers)) or "none")
+                + ("; prefixes: " + ", ".join(PREFIXES) if sp.type in ORDERED_TYPES else ""),
+            }
+            for code, sp in sorted(params.items())
+        ]
+        references = sorted(c for c, sp in params.items() if sp.type == "reference")
+        entry["searchInclude"] = ["*", *(f"{rtype}:{c}" for c in references)]
+        entry["searchRevInclude"] = sorted(revincludes.get(rtype, []))
         type_ops = [
             {"name": op.code, "definition": op.definition["url"]}
             for op in ops
@@ -70,6 +92,10 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                 },
                 "resource": resources,
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+                "searchParam": [
+                    {"name": code, "definition": sp.url, "type": sp.type}
+                    for code, sp in sorted(params_for("Resource").items())
+                ],
                 "operation": [
                     {"name": op.code, "definition": op.definition["url"]}
                     for op in ops

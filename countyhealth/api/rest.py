@@ -21,8 +21,10 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from ..errors import error, information
+from ..fhir import definitions
 from ..fhir.instant import parse_period
 from ..store import HistoryQuery, Repository, Store, Stored
+from . import search
 from .auth import TokenVerifier
 from .bundles import history_bundle, stored_location
 from .media import fhir_response, negotiate, prefer_return, pretty, read_json_body
@@ -30,6 +32,7 @@ from .operations import dispatch_operation
 
 #: Interactions this module serves; the CapabilityStatement is generated from these.
 TYPE_INTERACTIONS = (
+    "search-type",
     "read",
     "vread",
     "update",
@@ -39,7 +42,7 @@ TYPE_INTERACTIONS = (
     "history-type",
     "create",
 )
-SYSTEM_INTERACTIONS = ("history-system",)
+SYSTEM_INTERACTIONS = ("history-system", "search-system")
 
 
 def repository(request: Request) -> Repository:
@@ -249,11 +252,13 @@ async def create(request: Request) -> Response:
 
 
 async def operation(request: Request) -> Response:
-    """$operations at type or instance level, by GET or POST."""
+    """$operations at type or instance level, by GET or POST; compartment search by GET."""
     negotiate(request)
     repo = repository(request)
     p = request.path_params
     code = p["operation"]
+    if request.method == "GET" and p.get("rid") and code in definitions.resource_types():
+        return await search.search_compartment(request, repo)
     where = f"/fhir/{p['rtype']}/{p.get('rid', '') + '/' if p.get('rid') else ''}{code[:40]}"
     if not code.startswith("$"):
         raise error("CH-1008", f"no route {request.method} {where}")
@@ -265,9 +270,21 @@ async def operation(request: Request) -> Response:
     )
 
 
+async def search_type(request: Request) -> Response:
+    return await search.search_type(request, repository(request))
+
+
+async def search_system(request: Request) -> Response:
+    return await search.search_system(request, repository(request))
+
+
 router = Router(
     routes=[
+        Route("/", search_system, methods=["GET"]),
+        Route("/_search", search_system, methods=["POST"]),
         Route("/_history", history, methods=["GET"]),
+        Route("/{rtype}", search_type, methods=["GET"]),
+        Route("/{rtype}/_search", search_type, methods=["POST"]),
         Route("/{rtype}/_history", history, methods=["GET"]),
         Route("/{rtype}/{rid}/_history", history, methods=["GET"]),
         Route("/{rtype}/{rid}/_history/{vid}", vread, methods=["GET"]),

@@ -156,10 +156,11 @@ def _resolves_to(type_name: str) -> Callable[[Node], bool]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, relative: bool = False) -> None:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.relative = relative
 
     def peek(self) -> str | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -214,10 +215,13 @@ class _Parser:
             self.take("(")
             ev = self.union()
             self.take(")")
-        elif tok is not None and tok[0].isupper():
+        elif tok is not None and tok[0].isupper() and not self.relative:
             # the resource type that starts every search expression
             root = self.take()
             ev = _of_type(root)
+        elif tok is not None and self.relative and (tok[0].isalpha() or tok[0] == "`"):
+            # a path relative to the current node (composite components)
+            ev = self.member()
         else:
             raise UnsupportedExpression(f"{self.text!r}: cannot start with {tok!r}")
         return self.steps(ev)
@@ -299,6 +303,11 @@ def _index(i: int) -> Evaluator:
 def compile_expression(text: str) -> Evaluator:
     """Compile a SearchParameter expression; raises UnsupportedExpression outside the subset."""
     return _Parser(text).parse()
+
+
+def compile_relative(text: str) -> Evaluator:
+    """Compile an expression evaluated on a node rather than a resource (``value.as(Quantity)``)."""
+    return _Parser(text, relative=True).parse()
 
 
 def evaluate(evaluator: Evaluator, resource: dict[str, Any]) -> list[Node]:

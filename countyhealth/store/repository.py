@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import OperationOutcomeError, conflict, error, forbidden, gone, not_found
 from ..fhir import compartment, definitions
 from ..fhir.instant import format_instant
+from ..fhir.search_request import SearchRequest
 from ..fhir.validation import check_resource
 from .audit import build_audit_event
 from .bulk import put_many
@@ -37,6 +38,8 @@ from .rows import (
     update_current,
 )
 from .schema import resource, resource_history
+from .search import ConditionBuilder, SearchPage, run_search
+from .search.compartments import compartment_condition
 from .stored import Stored
 
 if TYPE_CHECKING:
@@ -203,6 +206,45 @@ class Repository:
                             involved.append(pid)
         if touches_patient_data or (query.type and compartment.is_patient_data(query.type)):
             self._record(level, 200, entity, involved, query=query.query_string)
+        return page
+
+    def search(
+        self,
+        req: SearchRequest,
+        compartment_of: tuple[str, str] | None = None,
+        query_string: str = "",
+    ) -> SearchPage:
+        """search-type / search-system (https://hl7.org/fhir/R4/search.html).
+
+        ``compartment_of`` = ("Patient", "123") restricts to that patient's compartment.
+        Included resources the caller may not read are left out.
+        """
+        types = req.resource_types
+        for rtype in types:
+            self.check_type(rtype)
+        level = "search-type" if len(types) == 1 else "search-system"
+        audit_type = types[0] if len(types) == 1 else "Patient"
+        entity = f"{compartment_of[0]}/{compartment_of[1]}" if compartment_of else None
+        with self._audited(level, audit_type, entity, []):
+            for rtype in types:
+                self.require(rtype, "search-type")
+            builder = ConditionBuilder(self.store.settings.base_url, types)
+            extra = []
+            if compartment_of is not None:
+                extra.append(compartment_condition(types, *compartment_of))
+            with self.store.engines.read.connect() as conn:
+                page = run_search(conn, req, builder, extra)
+        page.included = [s for s in page.included if self.caller.scopes.allows(s.type, "read")]
+        involved: list[str] = []
+        touched = any(compartment.is_patient_data(t) for t in types)
+        for item in [*page.entries, *page.included]:
+            if compartment.is_patient_data(item.type):
+                touched = True
+                for pid in compartment.patient_ids(item.resource):
+                    if pid not in involved:
+                        involved.append(pid)
+        if touched:
+            self._record(level, 200, entity, involved, query=query_string or None)
         return page
 
     # ------------------------------------------------------------------ writes

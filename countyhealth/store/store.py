@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Settings
+from ..fhir.indexing import extract
 from .audit_writer import AuditWriter
 from .clock import Clock
 from .context import Caller
@@ -34,7 +35,7 @@ class Store:
     @classmethod
     def open(cls, settings: Settings, *, recover_audit: bool = True) -> Store:
         """Open the store; first ingest audit spools left by processes that are gone."""
-        store = cls(settings, create_engines(settings))
+        store = cls(settings, create_engines(settings), extract)
         if recover_audit:
             store.audit.recover()
         return store

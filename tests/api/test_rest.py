@@ -234,7 +234,10 @@ def test_capability_statement_is_generated(client: TestClient) -> None:
     patient = next(r for r in cs["rest"][0]["resource"] if r["type"] == "Patient")
     codes = {i["code"] for i in patient["interaction"]}
     assert {"read", "vread", "update", "patch", "delete", "create", "history-instance"} <= codes
-    assert "search-type" not in codes  # not claimed until it is served
+    assert "search-type" in codes
+    params = {p["name"]: p for p in patient["searchParam"]}
+    assert {"name", "phonetic", "identifier", "birthdate", "_id", "_lastUpdated"} <= set(params)
+    assert "_text" not in params and "_content" not in params  # not offered, so not claimed
     assert any(op["name"] == "validate" for op in patient["operation"])
 
 

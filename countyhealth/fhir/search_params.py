@@ -1,0 +1,195 @@
+"""The search parameters the server supports, per resource type.
+
+Built from the official R4 SearchParameter definitions (https://hl7.org/fhir/R4/searchparameter-registry.html)
+shipped in the derived data. A parameter is supported for a type when its FHIRPath expression
+(the branch for that type) compiles in :mod:`.fhirpath`; the CapabilityStatement lists exactly
+these. ``_id`` and ``_lastUpdated`` are answered from the resource table itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from . import definitions
+from .fhirpath import Evaluator, UnsupportedExpression, compile_expression, compile_relative
+
+#: Modifiers accepted per parameter type (https://hl7.org/fhir/R4/search.html#modifiers).
+MODIFIERS: dict[str, frozenset[str]] = {
+    "string": frozenset({"missing", "exact", "contains"}),
+    "token": frozenset({"missing", "not", "text", "of-type"}),
+    "reference": frozenset({"missing", "identifier", "type"}),
+    "date": frozenset({"missing"}),
+    "number": frozenset({"missing"}),
+    "quantity": frozenset({"missing"}),
+    "uri": frozenset({"missing", "above", "below"}),
+    "composite": frozenset({"missing"}),
+    "special": frozenset(),
+}
+
+#: Prefixes of ordered types (https://hl7.org/fhir/R4/search.html#prefix).
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+ORDERED_TYPES = frozenset({"number", "date", "quantity"})
+
+#: Parameters answered from columns of the resource table rather than index rows.
+COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
+
+#: Parameters of the standard that this server does not offer, with the reason.
+NOT_OFFERED = {
+    "_query": "named queries are not defined on this server",
+    "_content": "full-text search of the whole resource is not offered",
+    "_text": "full-text search of the narrative is not offered",
+}
+
+
+@dataclass(frozen=True)
+class Component:
+    """One part of a composite parameter: the parameter it uses and where its value is."""
+
+    definition: str
+    evaluator: Evaluator
+    param_type: str
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    """A search parameter as it applies to one resource type."""
+
+    code: str
+    type: str
+    url: str
+    resource_type: str
+    expression: str
+    evaluator: Evaluator | None
+    targets: tuple[str, ...] = ()
+    components: tuple[Component, ...] = ()
+    phonetic: bool = False
+    #: First-level element names the expression reads; a resource without any of them has no
+    #: value for the parameter (checked before evaluating, which is far more expensive).
+    roots: frozenset[str] = frozenset()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def may_apply(self, resource: dict[str, Any]) -> bool:
+        for root in self.roots:
+            if root in resource:
+                return True
+            n = len(root)
+            for key in resource:
+                if len(key) > n and key.startswith(root) and key[n].isupper():
+                    return True
+        return not self.roots
+
+    @property
+    def modifiers(self) -> frozenset[str]:
+        mods = MODIFIERS[self.type]
+        if self.type == "token" and self.code not in ("identifier",):
+            mods = mods - {"of-type"}
+        return mods
+
+
+def split_union(expression: str) -> list[str]:
+    """Split a FHIRPath expression at top-level ``|``."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(expression):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(expression[start:i])
+            start = i + 1
+    parts.append(expression[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _branches_for(expression: str, rtype: str, bases: list[str]) -> str | None:
+    generic = "Resource" in bases or "DomainResource" in bases
+    keep = []
+    for branch in split_union(expression):
+        root = branch.lstrip("(").split(".", 1)[0].split(" ", 1)[0]
+        if root == rtype or (generic and root in ("Resource", "DomainResource")):
+            keep.append(branch)
+    return " | ".join(keep) if keep else None
+
+
+_ROOT = re.compile(r"(?:^|[|(\s])\(*[A-Z][A-Za-z]*\.([a-z][A-Za-z0-9]*)")
+
+
+def expression_roots(expression: str) -> frozenset[str]:
+    """First-level element names of each ``Type.element…`` path in an expression; empty when
+    a branch is the resource itself (then every resource of the type is evaluated)."""
+    roots: set[str] = set()
+    for branch in split_union(expression):
+        found = _ROOT.findall(" " + branch)
+        if not found:
+            return frozenset()
+        roots.update(found)
+    return frozenset(roots)
+
+
+def _by_url() -> dict[str, dict[str, Any]]:
+    return {sp["url"]: sp for sp in definitions.search_parameters()}
+
+
+@cache
+def params_for(rtype: str) -> dict[str, SearchParam]:
+    """Supported search parameters of ``rtype`` by code (cached)."""
+    out: dict[str, SearchParam] = {}
+    urls = _by_url()
+    for sp in definitions.search_parameters():
+        bases = sp["base"]
+        if rtype not in bases and "Resource" not in bases and "DomainResource" not in bases:
+            continue
+        code = sp["code"]
+        if code in NOT_OFFERED:
+            continue
+        if code in COLUMN_PARAMS:
+            out[code] = SearchParam(
+                code, sp["type"], sp["url"], rtype, sp.get("expression", ""), None
+            )
+            continue
+        expression = sp.get("expression")
+        if not expression:
+            continue
+        branch = _branches_for(expression, rtype, bases)
+        if branch is None:
+            continue
+        try:
+            evaluator = compile_expression(branch)
+        except UnsupportedExpression:
+            continue
+        components: list[Component] = []
+        if sp["type"] == "composite":
+            try:
+                for comp in sp.get("component", []):
+                    part = urls.get(comp["definition"])
+                    if part is None:
+                        raise UnsupportedExpression(comp["definition"])
+                    components.append(
+                        Component(
+                            comp["definition"], compile_relative(comp["expression"]), part["type"]
+                        )
+                    )
+            except UnsupportedExpression:
+                continue
+            if len(components) != 2:
+                continue
+        out[code] = SearchParam(
+            code=code,
+            type=sp["type"],
+            url=sp["url"],
+            resource_type=rtype,
+            expression=branch,
+            evaluator=evaluator,
+            targets=tuple(sp.get("target", ())),
+            components=tuple(components),
+            phonetic=code == "phonetic",
+            roots=expression_roots(branch),
+        )
+    return out
+
+
+def param(rtype: str, code: str) -> SearchParam | None:
+    return params_for(rtype).get(code)

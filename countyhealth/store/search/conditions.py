@@ -1,0 +1,445 @@
+"""SQL conditions for search criteria, over the typed index tables.
+
+Each criterion becomes a condition on a ``resource`` row (``res_pk IN (SELECT res_pk FROM idx_…
+WHERE …)``); OR-values go inside the subquery, AND-criteria are separate conditions. Matching
+rules follow https://hl7.org/fhir/R4/search.html per parameter type, with the prefix semantics
+of ranges (search.html#prefix): a search value denotes the range its precision implies, and
+each prefix is a relation between that range and the range of the stored value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    and_,
+    exists,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.expression import literal
+
+from ...errors import error
+from ...fhir.indexing import cut
+from ...fhir.instant import parse_period
+from ...fhir.pinyin import query_key
+from ...fhir.references import reference_target
+from ...fhir.search_params import SearchParam
+from ...fhir.search_request import Criterion, prefix_of, split_escaped
+from ...fhir.text import normalize
+from ...fhir.ucum import canonical
+from ..schema import INDEX_TABLES, idx_reference, idx_token, resource
+
+_NUMBER_PARTS = re.compile(r"^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$")
+_BIG = 1e300
+
+
+def like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class ConditionBuilder:
+    """Builds conditions for one search; ``base_url`` makes absolute local references local."""
+
+    def __init__(self, base_url: str, types: Sequence[str]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.types = list(types)
+
+    # ------------------------------------------------------------------ entry point
+
+    def condition(
+        self, crit: Criterion, res: FromClause, types: Sequence[str] | None = None
+    ) -> ColumnElement[bool]:
+        types = list(types or self.types)
+        param = crit.param
+        if crit.has is not None:
+            return self._has(crit, res, types)
+        if crit.chain is not None:
+            return self._chain(crit, res, types)
+        if param.code == "_id":
+            return self._id(crit, res)
+        if param.code == "_lastUpdated":
+            return self._last_updated(crit, res)
+        table = INDEX_TABLES["string" if param.phonetic else param.type]
+        if crit.modifier == "missing":
+            present = select(table.c.res_pk).where(self._scope(table, types, param.code))
+            wanted_missing = crit.values[0] == "true"
+            cond = res.c.res_pk.in_(present)
+            return not_(cond) if wanted_missing else cond
+        if param.type == "reference" and crit.modifier == "identifier":
+            return self._subquery(
+                idx_token,
+                types,
+                f"{param.code}:identifier",
+                res,
+                [self._token_match(idx_token, v, None) for v in crit.values],
+            )
+        if param.type == "token" and crit.modifier == "of-type":
+            return self._subquery(
+                idx_token,
+                types,
+                f"{param.code}:of-type",
+                res,
+                [self._of_type(v) for v in crit.values],
+            )
+        matches = [self._value(param, crit, table, v) for v in crit.values]
+        if param.type == "token" and crit.modifier == "not":
+            return not_(self._subquery(table, types, param.code, res, matches))
+        if param.type == "date" and any(prefix_of(v)[0] == "ne" for v in crit.values):
+            # "ne" holds for a resource when no stored value lies in the range
+            return self._subquery(table, types, param.code, res, matches)
+        return self._subquery(table, types, param.code, res, matches)
+
+    def _scope(self, table: FromClause, types: Sequence[str], code: str) -> ColumnElement[bool]:
+        type_cond = table.c.res_type == types[0] if len(types) == 1 else table.c.res_type.in_(types)
+        return and_(type_cond, table.c.param == code)
+
+    def _subquery(
+        self,
+        table: FromClause,
+        types: Sequence[str],
+        code: str,
+        res: FromClause,
+        matches: list[ColumnElement[bool]],
+    ) -> ColumnElement[bool]:
+        sub = select(table.c.res_pk).where(self._scope(table, types, code), or_(*matches))
+        return res.c.res_pk.in_(sub)
+
+    # ------------------------------------------------------------------ per type
+
+    def _value(
+        self, param: SearchParam, crit: Criterion, table: FromClause, raw: str
+    ) -> ColumnElement[bool]:
+        kind = param.type
+        if param.phonetic:
+            key = query_key(split_escaped(raw, "\x00")[0])
+            if not key:
+                raise error(
+                    "CH-6003", f"phonetic: {raw[:40]!r} has no letters or Chinese characters"
+                )
+            return table.c.value_norm.like(like_prefix(key) + "%", escape="\\")
+        if kind == "string":
+            text = split_escaped(raw, "\x00")[0]
+            if crit.modifier == "exact":
+                return table.c.value_exact == text
+            norm = normalize(text)
+            if crit.modifier == "contains":
+                return table.c.value_norm.like("%" + like_prefix(norm) + "%", escape="\\")
+            return table.c.value_norm.like(like_prefix(norm) + "%", escape="\\")
+        if kind == "token":
+            if crit.modifier == "text":
+                norm = normalize(split_escaped(raw, "\x00")[0])
+                return table.c.text_norm.like(like_prefix(norm) + "%", escape="\\")
+            return self._token_match(table, raw, param)
+        if kind == "reference":
+            return self._reference(crit, raw)
+        if kind == "date":
+            prefix, rest = prefix_of(raw)
+            low, high = parse_period(rest)
+            return range_relation(
+                prefix, float(low), float(high), table.c.low_us, table.c.high_us, point=False
+            )
+        if kind == "number":
+            prefix, rest = prefix_of(raw)
+            nlow, nhigh, exact = number_range(rest)
+            return number_relation(
+                prefix, nlow, nhigh, exact, table.c.value_low, table.c.value_high
+            )
+        if kind == "quantity":
+            return self._quantity(table, raw)
+        if kind == "uri":
+            return self._uri(table, crit, split_escaped(raw, "\x00")[0])
+        if kind == "composite":
+            return self._composite(param, table, raw)
+        if kind == "special":
+            return self._near(table, raw)
+        raise error("CH-6001", f"{param.code}: {kind} parameters are not supported")
+
+    def _token_match(
+        self, table: FromClause, raw: str, param: SearchParam | None
+    ) -> ColumnElement[bool]:
+        parts = split_escaped(raw, "|")
+        if len(parts) == 1:
+            code = parts[0]
+            if param is not None and _is_boolean_param(param):
+                code = code.lower()
+            return table.c.code == cut(code)
+        system, code = parts[0], "|".join(parts[1:])
+        conds = []
+        conds.append(table.c.system.is_(None) if system == "" else table.c.system == cut(system))
+        if code != "":
+            conds.append(table.c.code == cut(code))
+        return and_(*conds)
+
+    def _of_type(self, raw: str) -> ColumnElement[bool]:
+        parts = split_escaped(raw, "|")
+        if len(parts) != 3:
+            raise error("CH-6003", "identifier:of-type takes system|code|value")
+        system, code, value = parts
+        cond = idx_token.c.code == cut(f"{code}|{value}")
+        return and_(idx_token.c.system == cut(system), cond) if system else cond
+
+    def _reference(self, crit: Criterion, raw: str) -> ColumnElement[bool]:
+        value = split_escaped(raw, "\x00")[0]
+        r = idx_reference
+        if value.startswith(self.base_url + "/"):
+            value = value[len(self.base_url) + 1 :]
+        if "://" in value or value.startswith(("urn:", "#")):
+            url, _, version = value.partition("|")
+            cond = r.c.target_url == url
+            return and_(cond, r.c.target_version == version) if version else cond
+        target = reference_target(value) if "/" in value else None
+        if target is not None:
+            rtype, rid = target
+            if crit.target_type is not None and crit.target_type != rtype:
+                return false()
+            cond = and_(r.c.target_type == rtype, r.c.target_id == rid)
+            if "/_history/" in value:
+                cond = and_(cond, r.c.target_version == value.rsplit("/", 1)[1])
+            return cond
+        if "/" in value:
+            raise error("CH-6003", f"{crit.param.code}: {value[:60]!r} is not a reference")
+        cond = r.c.target_id == value
+        if crit.target_type is not None:
+            cond = and_(cond, r.c.target_type == crit.target_type)
+        return cond
+
+    def _quantity(self, table: FromClause, raw: str) -> ColumnElement[bool]:
+        prefix, rest = prefix_of(raw)
+        parts = split_escaped(rest, "|")
+        number, system, code = (
+            parts[0],
+            (parts[1] if len(parts) > 1 else ""),
+            ("|".join(parts[2:]) if len(parts) > 2 else ""),
+        )
+        low, high, exact = number_range(number)
+        if code and system in ("http://unitsofmeasure.org", "") and canonical(code) is not None:
+            factor, base = canonical(code)  # type: ignore[misc]
+            rel = number_relation(
+                prefix,
+                low * factor,
+                high * factor,
+                exact * factor,
+                table.c.canonical_low,
+                table.c.canonical_high,
+            )
+            return and_(table.c.canonical_code == base, rel)
+        rel = number_relation(prefix, low, high, exact, table.c.value_low, table.c.value_high)
+        conds = [rel]
+        if system:
+            conds.append(table.c.system == system)
+        if code:
+            conds.append(
+                or_(table.c.code == code, table.c.unit == code)
+                if not system
+                else table.c.code == code
+            )
+        return and_(*conds)
+
+    def _uri(self, table: FromClause, crit: Criterion, value: str) -> ColumnElement[bool]:
+        if crit.modifier == "below":
+            return table.c.value.like(like_prefix(value) + "%", escape="\\")
+        if crit.modifier == "above":
+            prefixes, current = [], value
+            while current:
+                prefixes.append(current)
+                if "/" not in current.rstrip("/"):
+                    break
+                current = current.rstrip("/").rsplit("/", 1)[0]
+            return table.c.value.in_(prefixes)
+        return table.c.value == value
+
+    def _composite(self, param: SearchParam, table: FromClause, raw: str) -> ColumnElement[bool]:
+        parts = split_escaped(raw.replace("\\$", "\x01"), "$")
+        if len(parts) != 2:
+            raise error("CH-6003", f"{param.code}: write the two parts as first$second")
+        first, second = (p.replace("\x01", "$") for p in parts)
+        c1 = self._token_match_cols(table.c.c1_system, table.c.c1_code, first)
+        kind = param.components[1].param_type
+        if kind == "token":
+            c2 = self._token_match_cols(table.c.c2_system, table.c.c2_code, second)
+        elif kind in ("quantity", "number"):
+            prefix, rest = prefix_of(second)
+            pieces = split_escaped(rest, "|")
+            low, high, exact = number_range(pieces[0])
+            c2 = number_relation(prefix, low, high, exact, table.c.c2_low, table.c.c2_high)
+            if len(pieces) > 2 and pieces[2]:
+                c2 = and_(c2, table.c.c2_code == pieces[2])
+        elif kind == "date":
+            prefix, rest = prefix_of(second)
+            lo, hi = parse_period(rest)
+            c2 = range_relation(
+                prefix, float(lo), float(hi), table.c.c2_low, table.c.c2_high, point=False
+            )
+        else:
+            c2 = table.c.c2_code.like(like_prefix(normalize(second)) + "%", escape="\\")
+        return and_(c1, c2)
+
+    @staticmethod
+    def _token_match_cols(system_col: Any, code_col: Any, raw: str) -> ColumnElement[bool]:
+        parts = split_escaped(raw, "|")
+        if len(parts) == 1:
+            return code_col == cut(parts[0])  # type: ignore[no-any-return,unused-ignore]
+        system, code = parts[0], "|".join(parts[1:])
+        conds = [system_col.is_(None) if system == "" else system_col == cut(system)]
+        if code:
+            conds.append(code_col == cut(code))
+        return and_(*conds)
+
+    def _near(self, table: FromClause, raw: str) -> ColumnElement[bool]:
+        parts = split_escaped(raw, "|")
+        lat, lon = float(parts[0]), float(parts[1])
+        distance = float(parts[2]) if len(parts) > 2 and parts[2] else 1.0
+        unit = parts[3] if len(parts) > 3 and parts[3] else "km"
+        km = {"km": 1.0, "m": 0.001, "mi": 1.609344, "[mi_i]": 1.609344}.get(unit)
+        if km is None:
+            raise error("CH-6003", f"near: unit {unit!r} not supported (km, m, [mi_i])")
+        radius = distance * km
+        dlat = radius / 111.32
+        dlon = radius / (111.32 * max(math.cos(math.radians(lat)), 1e-6))
+        # box first (index), then the equirectangular distance (accurate at county scale)
+        kx = 111.32 * math.cos(math.radians(lat))
+        dx = (table.c.longitude - lon) * kx
+        dy = (table.c.latitude - lat) * 111.32
+        return and_(
+            table.c.latitude.between(lat - dlat, lat + dlat),
+            table.c.longitude.between(lon - dlon, lon + dlon),
+            dx * dx + dy * dy <= radius * radius,
+        )
+
+    # ------------------------------------------------------------------ columns of resource
+
+    def _id(self, crit: Criterion, res: FromClause) -> ColumnElement[bool]:
+        if crit.modifier == "missing":
+            return false() if crit.values[0] == "true" else true()
+        ids = [split_escaped(v, "\x00")[0] for v in crit.values]
+        cond = res.c.res_id.in_(ids)
+        return not_(cond) if crit.modifier == "not" else cond
+
+    def _last_updated(self, crit: Criterion, res: FromClause) -> ColumnElement[bool]:
+        conds = []
+        for raw in crit.values:
+            prefix, rest = prefix_of(raw)
+            low, high = parse_period(rest)
+            col = res.c.last_updated_us
+            conds.append(range_relation(prefix, float(low), float(high), col, col, point=True))
+        return or_(*conds)
+
+    # ------------------------------------------------------------------ chains
+
+    def _chain(self, crit: Criterion, res: FromClause, types: Sequence[str]) -> ColumnElement[bool]:
+        assert crit.chain is not None and crit.target_type is not None
+        target = resource.alias()
+        inner = self.condition(crit.chain, target, [crit.target_type])
+        targets = select(target.c.res_id).where(
+            target.c.res_type == crit.target_type, target.c.deleted == false(), inner
+        )
+        r = idx_reference
+        sub = select(r.c.res_pk).where(
+            self._scope(r, types, crit.param.code),
+            r.c.target_type == crit.target_type,
+            r.c.target_id.in_(targets),
+        )
+        return res.c.res_pk.in_(sub)
+
+    def _has(self, crit: Criterion, res: FromClause, types: Sequence[str]) -> ColumnElement[bool]:
+        has = crit.has
+        assert has is not None
+        source = resource.alias()
+        inner = self.condition(has.criterion, source, [has.source_type])
+        r = idx_reference
+        sub = (
+            select(r.c.target_id)
+            .join(source, source.c.res_pk == r.c.res_pk)
+            .where(
+                r.c.res_type == has.source_type,
+                r.c.param == has.reference_param.code,
+                r.c.target_type.in_(types),
+                source.c.deleted == false(),
+                inner,
+            )
+        )
+        return res.c.res_id.in_(sub)
+
+
+def _is_boolean_param(param: SearchParam) -> bool:
+    return param.code in ("active", "deceased", "actual", "experimental")
+
+
+def number_range(text: str) -> tuple[float, float, float]:
+    """The range [low, high) a decimal search value implies by its precision, and its value."""
+    m = _NUMBER_PARTS.match(text)
+    if m is None or not (m.group(2) or m.group(3)):
+        raise error("CH-6003", f"{text[:40]!r} is not a number")
+    value = float(text)
+    decimals = len(m.group(3) or "")
+    exponent = int(m.group(4) or 0)
+    half = 0.5 * 10 ** (exponent - decimals)
+    return value - half, value + half, value
+
+
+def range_relation(
+    prefix: str, sl: float, sh: float, tl: Any, th: Any, *, point: bool
+) -> ColumnElement[bool]:
+    """The R4 prefix relation between search range [sl, sh] and stored range [tl, th]."""
+    eq = and_(tl >= sl, th <= sh)
+    if prefix == "eq":
+        return eq
+    if prefix == "ne":
+        return not_(eq)
+    if prefix == "gt":
+        return th > sh
+    if prefix == "lt":
+        return tl < sl
+    if prefix == "ge":
+        return or_(th > sh, eq) if not point else tl >= sl
+    if prefix == "le":
+        return or_(tl < sl, eq) if not point else th <= sh
+    if prefix == "sa":
+        return tl > sh
+    if prefix == "eb":
+        return th < sl
+    if prefix == "ap":
+        import time
+
+        now = time.time() * 1e6
+        margin = max(abs(now - sl), abs(now - sh)) * 0.1 + (sh - sl)
+        return and_(tl <= sh + margin, th >= sl - margin)
+    raise error("CH-6003", f"unknown prefix {prefix}")
+
+
+def number_relation(
+    prefix: str, low: float, high: float, exact: float, tl: Any, th: Any
+) -> ColumnElement[bool]:
+    """Prefix relation for numbers and quantities: eq/ne/ap use the precision range."""
+    if prefix == "eq":
+        return and_(tl >= low, th < high)
+    if prefix == "ne":
+        return not_(and_(tl >= low, th < high))
+    if prefix == "gt":
+        return th > exact
+    if prefix == "lt":
+        return tl < exact
+    if prefix == "ge":
+        return th >= exact
+    if prefix == "le":
+        return tl <= exact
+    if prefix == "sa":
+        return tl > exact
+    if prefix == "eb":
+        return th < exact
+    if prefix == "ap":
+        margin = abs(exact) * 0.1
+        return and_(tl <= exact + margin, th >= exact - margin)
+    raise error("CH-6003", f"unknown prefix {prefix}")
+
+
+__all__ = ["ConditionBuilder", "exists", "like_prefix", "literal", "number_range"]
