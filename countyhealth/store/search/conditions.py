@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Select,
     and_,
     exists,
     false,
@@ -52,12 +53,36 @@ class ConditionBuilder:
     def __init__(self, base_url: str, types: Sequence[str]) -> None:
         self.base_url = base_url.rstrip("/")
         self.types = list(types)
+        self._drive = True
+        self._top: FromClause | None = None
+        #: After a top-level ``condition(drive=True)``: the subquery of res_pk it selects from,
+        #: when it has one, so the caller can join on it instead of filtering by IN.
+        self.driver: Select[Any] | None = None
 
     # ------------------------------------------------------------------ entry point
 
     def condition(
-        self, crit: Criterion, res: FromClause, types: Sequence[str] | None = None
+        self,
+        crit: Criterion,
+        res: FromClause,
+        types: Sequence[str] | None = None,
+        *,
+        drive: bool = True,
     ) -> ColumnElement[bool]:
+        """The condition of one criterion on the rows of ``res``.
+
+        ``drive``: the criterion selects the candidate rows (``res_pk IN (…)``, and
+        :attr:`driver` holds that subquery); otherwise it is checked per candidate row through
+        the res_pk index (``EXISTS (… WHERE res_pk = …)``).
+        """
+        if self._top is None:
+            self._top = res
+            self.driver = None
+            try:
+                return self.condition(crit, res, types, drive=drive)
+            finally:
+                self._top = None
+        self._drive = drive
         types = list(types or self.types)
         param = crit.param
         if crit.has is not None:
@@ -70,10 +95,8 @@ class ConditionBuilder:
             return self._last_updated(crit, res)
         table = INDEX_TABLES["string" if param.phonetic else param.type]
         if crit.modifier == "missing":
-            present = select(table.c.res_pk).where(self._scope(table, types, param.code))
-            wanted_missing = crit.values[0] == "true"
-            cond = res.c.res_pk.in_(present)
-            return not_(cond) if wanted_missing else cond
+            cond = exists().where(table.c.res_pk == res.c.res_pk, table.c.param == param.code)
+            return not_(cond) if crit.values[0] == "true" else cond
         if param.type == "reference" and crit.modifier == "identifier":
             return self._subquery(
                 idx_token,
@@ -93,9 +116,6 @@ class ConditionBuilder:
         matches = [self._value(param, crit, table, v) for v in crit.values]
         if param.type == "token" and crit.modifier == "not":
             return not_(self._subquery(table, types, param.code, res, matches))
-        if param.type == "date" and any(prefix_of(v)[0] == "ne" for v in crit.values):
-            # "ne" holds for a resource when no stored value lies in the range
-            return self._subquery(table, types, param.code, res, matches)
         return self._subquery(table, types, param.code, res, matches)
 
     def _scope(self, table: FromClause, types: Sequence[str], code: str) -> ColumnElement[bool]:
@@ -110,8 +130,12 @@ class ConditionBuilder:
         res: FromClause,
         matches: list[ColumnElement[bool]],
     ) -> ColumnElement[bool]:
-        sub = select(table.c.res_pk).where(self._scope(table, types, code), or_(*matches))
-        return res.c.res_pk.in_(sub)
+        if self._drive:
+            sub = select(table.c.res_pk).where(self._scope(table, types, code), or_(*matches))
+            if res is self._top:
+                self.driver = sub
+            return res.c.res_pk.in_(sub)
+        return exists().where(table.c.res_pk == res.c.res_pk, table.c.param == code, or_(*matches))
 
     # ------------------------------------------------------------------ per type
 
@@ -337,24 +361,27 @@ class ConditionBuilder:
 
     def _chain(self, crit: Criterion, res: FromClause, types: Sequence[str]) -> ColumnElement[bool]:
         assert crit.chain is not None and crit.target_type is not None
+        drive = self._drive
         target = resource.alias()
-        inner = self.condition(crit.chain, target, [crit.target_type])
+        inner = self.condition(crit.chain, target, [crit.target_type], drive=True)
         targets = select(target.c.res_id).where(
             target.c.res_type == crit.target_type, target.c.deleted == false(), inner
         )
         r = idx_reference
-        sub = select(r.c.res_pk).where(
-            self._scope(r, types, crit.param.code),
-            r.c.target_type == crit.target_type,
-            r.c.target_id.in_(targets),
+        self._drive = drive
+        return self._subquery(
+            r,
+            types,
+            crit.param.code,
+            res,
+            [and_(r.c.target_type == crit.target_type, r.c.target_id.in_(targets))],
         )
-        return res.c.res_pk.in_(sub)
 
     def _has(self, crit: Criterion, res: FromClause, types: Sequence[str]) -> ColumnElement[bool]:
         has = crit.has
         assert has is not None
         source = resource.alias()
-        inner = self.condition(has.criterion, source, [has.source_type])
+        inner = self.condition(has.criterion, source, [has.source_type], drive=True)
         r = idx_reference
         sub = (
             select(r.c.target_id)
@@ -368,6 +395,31 @@ class ConditionBuilder:
             )
         )
         return res.c.res_id.in_(sub)
+
+
+def selectivity(crit: Criterion) -> int:
+    """A rough rank of how few rows a criterion selects (lower: fewer). The best-ranked
+    criterion drives the query; the others are checked per candidate row."""
+    param = crit.param
+    if crit.modifier in ("missing", "not") or any(
+        v.startswith("ne") for v in crit.values if param.type in ("date", "number", "quantity")
+    ):
+        return 9
+    if param.code == "_id":
+        return 0
+    if crit.has is not None:
+        return 4
+    if crit.chain is not None:
+        return 2 + selectivity(crit.chain)
+    if param.code == "identifier" or crit.modifier in ("identifier", "of-type"):
+        return 1
+    if param.type == "reference":
+        return 1
+    if param.type == "string":
+        return 2 if crit.modifier == "exact" else 3
+    if param.type in ("uri", "token", "composite", "special"):
+        return 3
+    return 5
 
 
 def _is_boolean_param(param: SearchParam) -> bool:

@@ -33,7 +33,7 @@ from ...fhir.search_params import params_for
 from ...fhir.search_request import Include, SearchRequest, SortKey
 from ..schema import INDEX_TABLES, idx_reference, resource
 from ..stored import Stored
-from .conditions import ConditionBuilder
+from .conditions import ConditionBuilder, selectivity
 
 _HIGH_STR = "\U0010ffff"
 _LOW_STR = ""
@@ -147,10 +147,20 @@ def run_search(
     types = list(req.resource_types)
     type_cond = res.c.res_type == types[0] if len(types) == 1 else res.c.res_type.in_(types)
     where: list[ColumnElement[bool]] = [type_cond, res.c.deleted == false(), *extra]
-    where += [builder.condition(c, res) for c in req.criteria]
+    source: FromClause = res
+    ranked = sorted(req.criteria, key=selectivity)
+    for i, crit in enumerate(ranked):
+        cond = builder.condition(crit, res, drive=i == 0)
+        if i == 0 and builder.driver is not None:
+            # Start from the rows the most selective criterion names and look each up by key
+            # (a join, so that no planner scans every resource of the type first).
+            driver = builder.driver.distinct().subquery("driver")
+            source = driver.join(res, res.c.res_pk == driver.c.res_pk)
+        else:
+            where.append(cond)
     page = SearchPage([])
     if req.total in ("accurate", "estimate") or req.summary == "count":
-        page.total = conn.execute(select(func.count()).select_from(res).where(*where)).scalar()
+        page.total = conn.execute(select(func.count()).select_from(source).where(*where)).scalar()
     if req.summary == "count" or req.count == 0:
         return page
     keys = _sort_keys(req, res)
@@ -173,7 +183,13 @@ def run_search(
         res.c.content,
         *[k.expr for k in keys],
     ]
-    stmt = select(*columns).where(*query_where).order_by(*order).limit(req.count + 1)
+    stmt = (
+        select(*columns)
+        .select_from(source)
+        .where(*query_where)
+        .order_by(*order)
+        .limit(req.count + 1)
+    )
     fetched = conn.execute(stmt).all()
     more = len(fetched) > req.count
     rows = list(fetched[: req.count])
