@@ -46,6 +46,33 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    from rich.progress import Progress, TaskID
+
+    from .store import Store
+
+    store = Store.open(Settings())
+    try:
+        pending = sorted(store.search_state.pending(force=True))
+        if not pending:
+            err.print("every search parameter is indexed; nothing to do")
+            return 0
+        err.print(f"rebuilding the index of {len(pending)} search parameter(s)")
+        with Progress(console=err) as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def report(rtype: str, done: int, total: int) -> None:
+                if rtype not in tasks:
+                    tasks[rtype] = progress.add_task(rtype, total=total)
+                progress.update(tasks[rtype], completed=done)
+
+            count = store.search_state.reindex(chunk=args.chunk, progress=report)
+        err.print(f"reindexed {count} resources")
+    finally:
+        store.close()
+    return 0
+
+
 def _token(args: argparse.Namespace) -> int:
     from .api.auth import issue_token
 
@@ -78,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = sub.add_parser("migrate", help="create or upgrade the database schema")
     mig.set_defaults(func=_migrate)
+
+    rei = sub.add_parser(
+        "reindex", help="rebuild search index rows after the search parameters changed"
+    )
+    rei.add_argument("--chunk", type=int, default=500, help="resources per transaction")
+    rei.set_defaults(func=_reindex)
 
     tok = sub.add_parser("token", help="print a signed access token on stdout")
     tok.add_argument("--client", required=True, help="client id (the token subject)")

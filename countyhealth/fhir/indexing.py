@@ -41,14 +41,17 @@ def cut(value: str | None, size: int = _KEY) -> str | None:
     return value[:size] if isinstance(value, str) else None
 
 
-def extract(resource: dict[str, Any]) -> Rows:
-    """All index rows of ``resource`` (without res_pk/res_type)."""
+def extract(resource: dict[str, Any], only: frozenset[str] | None = None) -> Rows:
+    """All index rows of ``resource`` (without res_pk/res_type); ``only`` limits them to some
+    parameter codes (a reindex of those parameters)."""
     rows: Rows = {}
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str):
         return rows
     for sp in params_for(rtype).values():
         if sp.evaluator is None or not sp.may_apply(resource):
+            continue
+        if only is not None and sp.code not in only:
             continue
         nodes = evaluate(sp.evaluator, resource)
         if not nodes:

@@ -8,6 +8,7 @@ these. ``_id`` and ``_lastUpdated`` are answered from the resource table itself.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -129,8 +130,55 @@ def expression_roots(expression: str) -> frozenset[str]:
     return frozenset(roots)
 
 
+_custom: list[dict[str, Any]] = []
+
+
+def set_custom_parameters(parameters: list[dict[str, Any]]) -> bool:
+    """Install SearchParameter resources posted to this server (active ones with base, code,
+    type and expression) next to the official ones; a custom parameter with the URL or the
+    base+code of an official one replaces it. Returns whether the set changed."""
+    fields = ("url", "code", "base", "type", "expression", "target", "component")
+    required = ("code", "base", "type", "expression")
+    usable: list[dict[str, Any]] = []
+    for p in parameters:
+        if p.get("status") == "active" and all(p.get(k) for k in required):
+            usable.append({k: p[k] for k in fields if k in p})
+    usable.sort(key=lambda p: (str(p.get("url")), str(p["code"])))
+    if usable == _custom:
+        return False
+    _custom[:] = usable
+    params_for.cache_clear()
+    return True
+
+
+def all_definitions() -> list[dict[str, Any]]:
+    """Official definitions, overridden or extended by custom ones."""
+    custom_urls = {p.get("url") for p in _custom}
+    custom_keys = {(b, p["code"]) for p in _custom for b in p["base"]}
+    official = [
+        sp
+        for sp in definitions.search_parameters()
+        if sp["url"] not in custom_urls
+        and not any((b, sp["code"]) in custom_keys for b in sp["base"])
+    ]
+    return official + [{**p, "url": p.get("url") or f"urn:custom:{p['code']}"} for p in _custom]
+
+
+def definition_hash(sp: SearchParam) -> str:
+    """What the index rows of a parameter depend on; a change calls for a reindex."""
+    text = "|".join(
+        [
+            sp.type,
+            sp.expression,
+            *(c.definition for c in sp.components),
+            *(c.param_type for c in sp.components),
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _by_url() -> dict[str, dict[str, Any]]:
-    return {sp["url"]: sp for sp in definitions.search_parameters()}
+    return {sp["url"]: sp for sp in all_definitions()}
 
 
 @cache
@@ -138,7 +186,7 @@ def params_for(rtype: str) -> dict[str, SearchParam]:
     """Supported search parameters of ``rtype`` by code (cached)."""
     out: dict[str, SearchParam] = {}
     urls = _by_url()
-    for sp in definitions.search_parameters():
+    for sp in all_definitions():
         bases = sp["base"]
         if rtype not in bases and "Resource" not in bases and "DomainResource" not in bases:
             continue

@@ -40,6 +40,7 @@ from .rows import (
 from .schema import resource, resource_history
 from .search import ConditionBuilder, SearchPage, run_search
 from .search.compartments import compartment_condition
+from .search.usable import check_usable
 from .stored import Stored
 
 if TYPE_CHECKING:
@@ -228,6 +229,7 @@ class Repository:
         with self._audited(level, audit_type, entity, []):
             for rtype in types:
                 self.require(rtype, "search-type")
+            check_usable(req, self.store.search_state.pending())
             builder = ConditionBuilder(self.store.settings.base_url, types)
             extra = []
             if compartment_of is not None:
@@ -367,7 +369,12 @@ class Repository:
         for attempt in range(3):
             try:
                 with self.store.engines.write.begin() as conn:
-                    return work(conn)
+                    result = work(conn)
+                written = result if isinstance(result, list) else [result]
+                if any(isinstance(s, Stored) and s.type == "SearchParameter" for s in written):
+                    # a SearchParameter changes the search registry
+                    self.store.search_state.sync()
+                return result
             except IntegrityError as exc:
                 if attempt == 2:
                     raise conflict("the resource was created concurrently; retry") from exc

@@ -179,3 +179,16 @@ INDEX_TABLES: dict[str, Table] = {
     "composite": idx_composite,
     "special": idx_geo,
 }
+
+#: Which search parameters are indexed for the stored data, and how far a reindex has got.
+#: ``param_key`` is ``Type.code``; ``definition_hash`` identifies the expression indexed;
+#: ``status`` is ``ready`` or ``pending`` (a reindex is due: searches on it are refused).
+search_param_state = Table(
+    "search_param_state",
+    metadata,
+    Column("param_key", String(200), primary_key=True),
+    Column("definition_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resume_after", BigInteger, nullable=False, default=0),
+    Column("updated_us", BigInteger, nullable=False),
+)

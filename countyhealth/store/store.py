@@ -10,6 +10,7 @@ from .context import Caller
 from .dialect import Engines, create_engines
 from .repository import Repository
 from .rows import IndexExtractor, no_index_rows
+from .search_state import SearchParamState
 
 
 class Store:
@@ -22,6 +23,7 @@ class Store:
         self.engines = engines
         self.clock = Clock()
         self.extract = extract
+        self.search_state = SearchParamState(engines, self.clock.now_us)
         self.audit = AuditWriter(
             engines.write.begin,
             extract,
@@ -36,6 +38,7 @@ class Store:
     def open(cls, settings: Settings, *, recover_audit: bool = True) -> Store:
         """Open the store; first ingest audit spools left by processes that are gone."""
         store = cls(settings, create_engines(settings), extract)
+        store.search_state.sync()
         if recover_audit:
             store.audit.recover()
         return store
