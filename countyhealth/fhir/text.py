@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # CJK Unified Ideographs (+ extension A, compatibility), kana, hangul syllables, CJK punctuation.
 _CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -22,8 +23,10 @@ _CJK_CHAR = re.compile(rf"[{_CJK}]")
 MAX_INDEXED = 255
 
 
+@lru_cache(maxsize=65536)
 def normalize(value: str) -> str:
-    """The form in which strings are indexed and compared."""
+    """The form in which strings are indexed and compared (memoised: displays, names and
+    places repeat across resources)."""
     text = unicodedata.normalize("NFKC", value).casefold()
     if not text.isascii():
         decomposed = unicodedata.normalize("NFD", text)
