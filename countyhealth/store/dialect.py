@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, and_, create_engine, event
 from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.sql import Select
 
@@ -129,3 +129,16 @@ def lock_for_update(stmt: Select[Any], backend: str) -> Select[Any]:
     SQLite needs nothing: ``BEGIN IMMEDIATE`` already holds the database write lock.
     """
     return stmt.with_for_update() if backend == "postgresql" else stmt
+
+
+def starts_with(column: Any, prefix: str, backend: str) -> Any:
+    """``column`` starts with ``prefix``, in a form the backend answers from a B-tree index.
+
+    SQLite compares with the binary collation, so a prefix is the range [prefix,
+    prefix + U+10FFFF). PostgreSQL answers ``LIKE 'prefix%'`` from the ``text_pattern_ops``
+    indexes created by migration 0003 (a range would depend on the database collation).
+    """
+    if backend == "sqlite":
+        return and_(column >= prefix, column < prefix + "\U0010ffff")
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(escaped + "%", escape="\\")

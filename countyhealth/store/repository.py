@@ -230,7 +230,9 @@ class Repository:
             for rtype in types:
                 self.require(rtype, "search-type")
             check_usable(req, self.store.search_state.pending())
-            builder = ConditionBuilder(self.store.settings.base_url, types)
+            builder = ConditionBuilder(
+                self.store.settings.base_url, types, self.store.engines.backend
+            )
             extra = []
             if compartment_of is not None:
                 extra.append(compartment_condition(types, *compartment_of))

@@ -45,7 +45,10 @@ resource = Table(
     Column("content", LargeBinary, nullable=True),
     UniqueConstraint("res_type", "res_id", name="uq_resource_type_id"),
     Index("ix_resource_type_updated", "res_type", "last_updated_us"),
+    Index("ix_resource_type_deleted", "res_type", "deleted", "res_pk"),
 )
+# PostgreSQL only (migration 0003): ix_idx_string_prefix, ix_idx_token_text_prefix and
+# ix_idx_uri_prefix, with text_pattern_ops for prefix LIKE.
 
 resource_history = Table(
     "resource_history",

@@ -37,6 +37,7 @@ from ...fhir.search_params import SearchParam
 from ...fhir.search_request import Criterion, prefix_of, split_escaped
 from ...fhir.text import normalize
 from ...fhir.ucum import canonical
+from ..dialect import starts_with
 from ..schema import INDEX_TABLES, idx_reference, idx_token, resource
 
 _NUMBER_PARTS = re.compile(r"^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$")
@@ -50,11 +51,13 @@ def like_prefix(text: str) -> str:
 class ConditionBuilder:
     """Builds conditions for one search; ``base_url`` makes absolute local references local."""
 
-    def __init__(self, base_url: str, types: Sequence[str]) -> None:
+    def __init__(self, base_url: str, types: Sequence[str], backend: str = "sqlite") -> None:
         self.base_url = base_url.rstrip("/")
+        self.backend = backend
         self.types = list(types)
         self._drive = True
         self._top: FromClause | None = None
+        self._types_now: list[str] = self.types
         #: After a top-level ``condition(drive=True)``: the subquery of res_pk it selects from,
         #: when it has one, so the caller can join on it instead of filtering by IN.
         self.driver: Select[Any] | None = None
@@ -84,6 +87,7 @@ class ConditionBuilder:
                 self._top = None
         self._drive = drive
         types = list(types or self.types)
+        self._types_now = types
         param = crit.param
         if crit.has is not None:
             return self._has(crit, res, types)
@@ -149,7 +153,7 @@ class ConditionBuilder:
                 raise error(
                     "CH-6003", f"phonetic: {raw[:40]!r} has no letters or Chinese characters"
                 )
-            return table.c.value_norm.like(like_prefix(key) + "%", escape="\\")
+            return starts_with(table.c.value_norm, key, self.backend)
         if kind == "string":
             text = split_escaped(raw, "\x00")[0]
             if crit.modifier == "exact":
@@ -157,11 +161,11 @@ class ConditionBuilder:
             norm = normalize(text)
             if crit.modifier == "contains":
                 return table.c.value_norm.like("%" + like_prefix(norm) + "%", escape="\\")
-            return table.c.value_norm.like(like_prefix(norm) + "%", escape="\\")
+            return starts_with(table.c.value_norm, norm, self.backend)
         if kind == "token":
             if crit.modifier == "text":
                 norm = normalize(split_escaped(raw, "\x00")[0])
-                return table.c.text_norm.like(like_prefix(norm) + "%", escape="\\")
+                return starts_with(table.c.text_norm, norm, self.backend)
             return self._token_match(table, raw, param)
         if kind == "reference":
             return self._reference(crit, raw)
@@ -270,7 +274,7 @@ class ConditionBuilder:
 
     def _uri(self, table: FromClause, crit: Criterion, value: str) -> ColumnElement[bool]:
         if crit.modifier == "below":
-            return table.c.value.like(like_prefix(value) + "%", escape="\\")
+            return starts_with(table.c.value, value, self.backend)
         if crit.modifier == "above":
             prefixes, current = [], value
             while current:
@@ -304,7 +308,7 @@ class ConditionBuilder:
                 prefix, float(lo), float(hi), table.c.c2_low, table.c.c2_high, point=False
             )
         else:
-            c2 = table.c.c2_code.like(like_prefix(normalize(second)) + "%", escape="\\")
+            c2 = starts_with(table.c.c2_code, normalize(second), self.backend)
         return and_(c1, c2)
 
     @staticmethod
@@ -346,7 +350,16 @@ class ConditionBuilder:
             return false() if crit.values[0] == "true" else true()
         ids = [split_escaped(v, "\x00")[0] for v in crit.values]
         cond = res.c.res_id.in_(ids)
-        return not_(cond) if crit.modifier == "not" else cond
+        if crit.modifier == "not":
+            return not_(cond)
+        if self._drive and res is self._top:
+            by_id = resource.alias()
+            self.driver = select(by_id.c.res_pk).where(
+                by_id.c.res_type.in_(self._types_now),
+                by_id.c.res_id.in_(ids),
+                by_id.c.deleted == false(),
+            )
+        return cond
 
     def _last_updated(self, crit: Criterion, res: FromClause) -> ColumnElement[bool]:
         conds = []
@@ -359,16 +372,34 @@ class ConditionBuilder:
 
     # ------------------------------------------------------------------ chains
 
+    def _nested(
+        self, crit: Criterion, rows: FromClause, rtype: str
+    ) -> tuple[ColumnElement[bool], Select[Any] | None]:
+        """The condition of a criterion on another alias of ``resource`` (chains, _has), and
+        the res_pk subquery it selects from when it has one."""
+        saved = (self._top, self.driver, self._drive)
+        self._top, self.driver = rows, None
+        try:
+            cond = self.condition(crit, rows, [rtype], drive=True)
+            return cond, self.driver
+        finally:
+            self._top, self.driver, self._drive = saved
+
     def _chain(self, crit: Criterion, res: FromClause, types: Sequence[str]) -> ColumnElement[bool]:
         assert crit.chain is not None and crit.target_type is not None
-        drive = self._drive
         target = resource.alias()
-        inner = self.condition(crit.chain, target, [crit.target_type], drive=True)
-        targets = select(target.c.res_id).where(
-            target.c.res_type == crit.target_type, target.c.deleted == false(), inner
-        )
+        inner, driver = self._nested(crit.chain, target, crit.target_type)
+        alive = and_(target.c.res_type == crit.target_type, target.c.deleted == false())
+        if driver is not None:
+            # look the (few) matching targets up by key instead of scanning the type; index
+            # rows exist only for live resources of the type, so no further test is needed
+            d = driver.subquery()
+            targets = select(target.c.res_id).select_from(
+                d.join(target, target.c.res_pk == d.c.res_pk)
+            )
+        else:
+            targets = select(target.c.res_id).where(alive, inner)
         r = idx_reference
-        self._drive = drive
         return self._subquery(
             r,
             types,
@@ -381,19 +412,30 @@ class ConditionBuilder:
         has = crit.has
         assert has is not None
         source = resource.alias()
-        inner = self.condition(has.criterion, source, [has.source_type], drive=True)
+        inner, driver = self._nested(has.criterion, source, has.source_type)
         r = idx_reference
-        sub = (
-            select(r.c.target_id)
-            .join(source, source.c.res_pk == r.c.res_pk)
-            .where(
-                r.c.res_type == has.source_type,
-                r.c.param == has.reference_param.code,
-                r.c.target_type.in_(types),
-                source.c.deleted == false(),
-                inner,
-            )
+        refs = and_(
+            r.c.res_type == has.source_type,
+            r.c.param == has.reference_param.code,
+            r.c.target_type.in_(types),
+            source.c.deleted == false(),
         )
+        if driver is not None:
+            # the driver holds live sources only (see _chain)
+            d = driver.subquery()
+            sub = (
+                select(r.c.target_id)
+                .select_from(d.join(r, r.c.res_pk == d.c.res_pk))
+                .where(
+                    r.c.res_type == has.source_type,
+                    r.c.param == has.reference_param.code,
+                    r.c.target_type.in_(types),
+                )
+            )
+        else:
+            sub = (
+                select(r.c.target_id).join(source, source.c.res_pk == r.c.res_pk).where(refs, inner)
+            )
         return res.c.res_id.in_(sub)
 
 

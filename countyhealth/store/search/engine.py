@@ -146,16 +146,20 @@ def run_search(
     res = resource
     types = list(req.resource_types)
     type_cond = res.c.res_type == types[0] if len(types) == 1 else res.c.res_type.in_(types)
-    where: list[ColumnElement[bool]] = [type_cond, res.c.deleted == false(), *extra]
+    alive = res.c.deleted == false()
+    where: list[ColumnElement[bool]] = [type_cond, alive, *extra]
     source: FromClause = res
     ranked = sorted(req.criteria, key=selectivity)
     for i, crit in enumerate(ranked):
         cond = builder.condition(crit, res, drive=i == 0)
         if i == 0 and builder.driver is not None:
-            # Start from the rows the most selective criterion names and look each up by key
-            # (a join, so that no planner scans every resource of the type first).
+            # Start from the rows the most selective criterion names and look each up by key.
+            # Index rows exist only for live resources of the searched types, so the type and
+            # deletion tests are dropped: left alone with them, a planner may prefer scanning
+            # every resource of the type through an index on (res_type, deleted).
             driver = builder.driver.distinct().subquery("driver")
             source = driver.join(res, res.c.res_pk == driver.c.res_pk)
+            where = [w for w in where if w is not type_cond and w is not alive]
         else:
             where.append(cond)
     page = SearchPage([])
