@@ -16,9 +16,9 @@ from typing import Any
 
 from .fhirpath import Node, evaluate
 from .instant import parse_period
-from .pinyin import name_keys
+from .pinyin import name_keys, text_keys
 from .references import reference_target
-from .search_params import SearchParam, params_for
+from .search_params import SearchParam, applicable
 from .text import normalize
 from .ucum import canonical
 
@@ -48,11 +48,10 @@ def extract(resource: dict[str, Any], only: frozenset[str] | None = None) -> Row
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str):
         return rows
-    for sp in params_for(rtype).values():
-        if sp.evaluator is None or not sp.may_apply(resource):
-            continue
+    for sp in applicable(rtype, resource):
         if only is not None and sp.code not in only:
             continue
+        assert sp.evaluator is not None
         nodes = evaluate(sp.evaluator, resource)
         if not nodes:
             continue
@@ -69,8 +68,11 @@ def _values(sp: SearchParam, nodes: list[Node], rows: Rows) -> Iterator[dict[str
     if sp.phonetic:
         for node in nodes:
             if isinstance(node.value, dict):
-                for key in name_keys(node.value):
-                    yield {"value_norm": key, "value_exact": key}
+                keys = name_keys(node.value)
+            else:
+                keys = text_keys(node.value) if isinstance(node.value, str) else []
+            for key in keys:
+                yield {"value_norm": key, "value_exact": key}
     elif kind == "string":
         for node in nodes:
             yield from _strings(node)
@@ -181,11 +183,12 @@ def token_values(node: Node) -> Iterator[dict[str, Any]]:
         yield {"system": None, "code": cut(str(value)), "text_norm": None}
     elif isinstance(value, dict):
         if "coding" in value or ("text" in value and "system" not in value):
+            # :text matches CodeableConcept.text and each Coding.display (search.html#modifiers)
             text = value.get("text")
             for coding in value.get("coding") or []:
                 if isinstance(coding, dict):
-                    yield _coding_row(coding, text)
-            if isinstance(text, str) and not value.get("coding"):
+                    yield _coding_row(coding)
+            if isinstance(text, str):
                 yield {"system": None, "code": None, "text_norm": cut(normalize(text))}
         elif "value" in value and (
             "system" in value
@@ -205,14 +208,14 @@ def token_values(node: Node) -> Iterator[dict[str, Any]]:
                 "text_norm": cut(normalize(text)) if isinstance(text, str) else None,
             }
         elif "code" in value or "system" in value:
-            yield _coding_row(value, None)
+            yield _coding_row(value)
         elif "value" in value:
             yield {"system": None, "code": cut(str(value["value"])), "text_norm": None}
 
 
-def _coding_row(coding: dict[str, Any], text: Any) -> dict[str, Any]:
+def _coding_row(coding: dict[str, Any]) -> dict[str, Any]:
     display = coding.get("display")
-    label = text if isinstance(text, str) else display if isinstance(display, str) else None
+    label = display if isinstance(display, str) else None
     return {
         "system": cut(coding.get("system")) if isinstance(coding.get("system"), str) else None,
         "code": cut(str(coding["code"])) if "code" in coding else None,
@@ -370,6 +373,8 @@ def _component_values(kind: str, nodes: list[Node]) -> list[dict[str, Any]]:
     for node in nodes:
         if kind == "token":
             for row in token_values(node):
+                if row["code"] is None:
+                    continue  # a CodeableConcept's text row: no code to combine
                 out.append(
                     {"system": row["system"], "code": row["code"], "low": None, "high": None}
                 )

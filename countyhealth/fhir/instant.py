@@ -39,41 +39,48 @@ def parse_period(text: str) -> tuple[int, int]:
     y = int(m["y"])
     month, day = m["m"], m["d"]
     tz = _offset(m["tz"]) if m["tz"] else LOCAL_TZ
-    if month is None:
-        low = datetime(y, 1, 1, tzinfo=tz)
-        high = datetime(y + 1, 1, 1, tzinfo=tz)
-    elif day is None:
-        mo = int(month)
-        low = datetime(y, mo, 1, tzinfo=tz)
-        high = low + timedelta(days=calendar.monthrange(y, mo)[1])
-    elif m["H"] is None:
-        low = datetime(y, int(month), int(day), tzinfo=tz)
-        high = low + timedelta(days=1)
-    else:
-        frac = m["f"] or ""
-        seconds = int(m["S"] or 0)
-        second_60 = seconds == 60  # leap second: treat as the last microsecond of the minute
-        low = datetime(
-            y,
-            int(month),
-            int(day),
-            int(m["H"]),
-            int(m["M"]),
-            min(seconds, 59),
-            int((frac + "000000")[:6]) if frac else 0,
-            tzinfo=tz,
-        )
-        if m["S"] is None:
-            step = timedelta(minutes=1)
-        elif not frac:
-            step = timedelta(seconds=1)
+    try:
+        if month is None:
+            low = datetime(y, 1, 1, tzinfo=tz)
+            step = timedelta(days=366 if calendar.isleap(y) else 365)
+        elif day is None:
+            mo = int(month)
+            low = datetime(y, mo, 1, tzinfo=tz)
+            step = timedelta(days=calendar.monthrange(y, mo)[1])
+        elif m["H"] is None:
+            low = datetime(y, int(month), int(day), tzinfo=tz)
+            step = timedelta(days=1)
         else:
-            step = timedelta(microseconds=max(1, 10 ** (6 - min(len(frac), 6))))
-        if second_60:
-            low = low.replace(microsecond=999_999)
-            step = timedelta(microseconds=1)
-        high = low + step
-    return _us(low), _us(high) - 1
+            frac = m["f"] or ""
+            seconds = int(m["S"] or 0)
+            low = datetime(
+                y,
+                int(month),
+                int(day),
+                int(m["H"]),
+                int(m["M"]),
+                min(seconds, 59),
+                int((frac + "000000")[:6]) if frac else 0,
+                tzinfo=tz,
+            )
+            if m["S"] is None:
+                step = timedelta(minutes=1)
+            elif not frac:
+                step = timedelta(seconds=1)
+            else:
+                step = timedelta(microseconds=max(1, 10 ** (6 - min(len(frac), 6))))
+            if seconds == 60:  # leap second: the last microsecond of the minute
+                low = low.replace(microsecond=999_999)
+                step = timedelta(microseconds=1)
+    except ValueError as exc:  # e.g. 2023-02-30
+        raise ValueError(f"{text!r} is not a valid date: {exc}") from None
+    # Computed in microseconds, not datetimes, so that the end of year 9999 does not overflow.
+    start = _us(low)
+    return start, start + _us_of(step) - 1
+
+
+def _us_of(step: timedelta) -> int:
+    return (step.days * 86_400 + step.seconds) * 1_000_000 + step.microseconds
 
 
 def _offset(text: str) -> timezone:

@@ -77,6 +77,14 @@ def name_keys(name: dict[str, Any]) -> list[str]:
     return keys
 
 
+def text_keys(text: str) -> list[str]:
+    """Keys of a name given as plain text (an organisation's name): pinyin and initials."""
+    if not has_cjk(text):
+        return []
+    syllables = [s.lower() for s in _syllables("".join(text.split()))]
+    return ["".join(syllables), "".join(s[0] for s in syllables)] if syllables else []
+
+
 def query_key(value: str) -> str:
     """Reduce a phonetic query to letters: tones, digits, spaces and apostrophes removed;
     Chinese characters are converted to pinyin first (so homophones match)."""

@@ -72,16 +72,6 @@ class SearchParam:
     roots: frozenset[str] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def may_apply(self, resource: dict[str, Any]) -> bool:
-        for root in self.roots:
-            if root in resource:
-                return True
-            n = len(root)
-            for key in resource:
-                if len(key) > n and key.startswith(root) and key[n].isupper():
-                    return True
-        return not self.roots
-
     @property
     def modifiers(self) -> frozenset[str]:
         mods = MODIFIERS[self.type]
@@ -118,11 +108,30 @@ def _branches_for(expression: str, rtype: str, bases: list[str]) -> str | None:
 _ROOT = re.compile(r"(?:^|[|(\s])\(*[A-Z][A-Za-z]*\.([a-z][A-Za-z0-9]*)")
 
 
+_TYPED_ROOT = re.compile(
+    r"^\(*[A-Z][A-Za-z]*\.([a-z][A-Za-z0-9]*)(?:\s+as\s+|\.as\(|\.ofType\()([A-Za-z]+)"
+)
+
+
+def _typed_key(branch: str) -> str | None:
+    """``(Observation.value as Quantity)`` → ``valueQuantity``: the JSON key of a choice
+    element narrowed to one type."""
+    m = _TYPED_ROOT.match(branch.strip())
+    if m is None:
+        return None
+    name, type_name = m.groups()
+    return name + type_name[0].upper() + type_name[1:]
+
+
 def expression_roots(expression: str) -> frozenset[str]:
-    """First-level element names of each ``Type.element…`` path in an expression; empty when
-    a branch is the resource itself (then every resource of the type is evaluated)."""
+    """First-level JSON keys (or element names) each ``Type.element…`` branch of an expression
+    reads; empty when a branch is the resource itself (every resource is then evaluated)."""
     roots: set[str] = set()
     for branch in split_union(expression):
+        typed = _typed_key(branch)
+        if typed is not None:
+            roots.add(typed)
+            continue
         found = _ROOT.findall(" " + branch)
         if not found:
             return frozenset()
@@ -148,6 +157,7 @@ def set_custom_parameters(parameters: list[dict[str, Any]]) -> bool:
         return False
     _custom[:] = usable
     params_for.cache_clear()
+    params_by_root.cache_clear()
     return True
 
 
@@ -175,6 +185,61 @@ def definition_hash(sp: SearchParam) -> str:
         ]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _composite_roots(branch: str, components: list[dict[str, Any]]) -> frozenset[str]:
+    """Roots of a composite: a branch that is the resource itself needs its last component's
+    element (``value`` for code-value-quantity); other branches need their own path."""
+    roots: set[str] = set()
+    for part in split_union(branch):
+        found = _ROOT.findall(" " + part)
+        if found:
+            roots.update(found)
+        elif components:
+            last = components[-1]["expression"].strip().lstrip("(")
+            typed = _typed_key("Resource." + last)
+            roots.add(typed or re.split(r"[.\s(]", last, maxsplit=1)[0])
+        else:
+            return frozenset()
+    return frozenset(roots)
+
+
+@cache
+def params_by_root(
+    rtype: str,
+) -> tuple[dict[str, tuple[SearchParam, ...]], tuple[SearchParam, ...]]:
+    """(root element → parameters that read it, parameters evaluated for every resource)."""
+    by_root: dict[str, list[SearchParam]] = {}
+    always: list[SearchParam] = []
+    for sp in params_for(rtype).values():
+        if sp.evaluator is None:
+            continue
+        if not sp.roots:
+            always.append(sp)
+        for root in sp.roots:
+            by_root.setdefault(root, []).append(sp)
+    return {k: tuple(v) for k, v in by_root.items()}, tuple(always)
+
+
+def element_stem(key: str) -> str:
+    """``valueQuantity`` → ``value``; ``_birthDate`` → ``birthDate``; ``gender`` → ``gender``."""
+    key = key.lstrip("_")
+    for i in range(1, len(key)):
+        if key[i].isupper():
+            return key[:i]
+    return key
+
+
+def applicable(rtype: str, resource: dict[str, Any]) -> list[SearchParam]:
+    """The parameters of ``rtype`` whose expression can find a value in ``resource``, in
+    registry order (checking the resource's top-level elements, not evaluating)."""
+    by_root, always = params_by_root(rtype)
+    chosen: dict[int, SearchParam] = {id(sp): sp for sp in always}
+    for key in resource:
+        for name in (key, element_stem(key)):
+            for sp in by_root.get(name, ()):
+                chosen[id(sp)] = sp
+    return list(chosen.values())
 
 
 def _by_url() -> dict[str, dict[str, Any]]:
@@ -234,7 +299,9 @@ def params_for(rtype: str) -> dict[str, SearchParam]:
             targets=tuple(sp.get("target", ())),
             components=tuple(components),
             phonetic=code == "phonetic",
-            roots=expression_roots(branch),
+            roots=_composite_roots(branch, sp.get("component", []))
+            if sp["type"] == "composite"
+            else expression_roots(branch),
         )
     return out
 

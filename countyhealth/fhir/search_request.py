@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Issue, OperationOutcomeError, error
 from . import definitions
+from .instant import parse_period
 from .search_params import ORDERED_TYPES, PREFIXES, SearchParam, params_for
 
 MAX_CHAIN_DEPTH = 3
@@ -89,7 +90,7 @@ class SearchRequest:
     revincludes: list[Include] = field(default_factory=list)
     summary: str | None = None
     elements: tuple[str, ...] = ()
-    total: str = "none"
+    total: str | None = None  # None: not asked (a total is given when it costs nothing)
     page: str | None = None
     warnings: list[Issue] = field(default_factory=list)
 
@@ -245,8 +246,6 @@ class _Parser:
         if param.type in ORDERED_TYPES:
             _, rest = prefix_of(raw)
             if param.type == "date":
-                from .instant import parse_period
-
                 try:
                     parse_period(rest)
                 except ValueError as exc:
@@ -257,14 +256,26 @@ class _Parser:
                     raise error("CH-6003", f"{name}: {number[:40]!r} is not a number", name)
         if param.type == "special" and param.code == "near":
             parts = split_escaped(raw, "|")
-            try:
-                [float(p) for p in parts[:3] if p]
-            except ValueError as exc:
-                raise error(
-                    "CH-6003", f"{name}: write latitude|longitude|distance|unit", name
-                ) from exc
-            if len(parts) < 2:
+            numbers = parts[:2] + [p for p in parts[2:3] if p]
+            if len(parts) < 2 or not all(_NUMBER.match(p) for p in numbers):
                 raise error("CH-6003", f"{name}: write latitude|longitude|distance|unit", name)
+        if param.type == "composite" and param.components:
+            parts = split_escaped(raw.replace("\\$", "\x01"), "$")
+            if len(parts) != 2 or not all(parts):
+                raise error("CH-6003", f"{name}: write the two parts as first$second", name)
+            kind = param.components[1].param_type
+            second = parts[1].replace("\x01", "$")
+            if kind in ORDERED_TYPES:
+                _, rest = prefix_of(second)
+                if kind == "date":
+                    try:
+                        parse_period(rest)
+                    except ValueError as exc:
+                        raise error(
+                            "CH-6003", f"{name}: {rest[:40]!r} is not a date", name
+                        ) from exc
+                elif not _NUMBER.match(split_escaped(rest, "|")[0]):
+                    raise error("CH-6003", f"{name}: {rest[:40]!r} is not a number", name)
 
 
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")

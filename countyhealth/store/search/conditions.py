@@ -117,8 +117,13 @@ class ConditionBuilder:
                 res,
                 [self._of_type(v) for v in crit.values],
             )
-        matches = [self._value(param, crit, table, v) for v in crit.values]
+        try:
+            matches = [self._value(param, crit, table, v) for v in crit.values]
+        except (ValueError, OverflowError) as exc:
+            raise error("CH-6003", f"{param.code}: {exc}", param.code) from exc
         if param.type == "token" and crit.modifier == "not":
+            # a negation never selects candidates: it is checked per row
+            self._drive = False
             return not_(self._subquery(table, types, param.code, res, matches))
         return self._subquery(table, types, param.code, res, matches)
 
@@ -249,18 +254,25 @@ class ConditionBuilder:
             ("|".join(parts[2:]) if len(parts) > 2 else ""),
         )
         low, high, exact = number_range(number)
-        if code and system in ("http://unitsofmeasure.org", "") and canonical(code) is not None:
-            factor, base = canonical(code)  # type: ignore[misc]
-            rel = number_relation(
-                prefix,
-                low * factor,
-                high * factor,
-                exact * factor,
-                table.c.canonical_low,
-                table.c.canonical_high,
-            )
-            return and_(table.c.canonical_code == base, rel)
         rel = number_relation(prefix, low, high, exact, table.c.value_low, table.c.value_high)
+        conversion = canonical(code) if code else None
+        if conversion is not None and system in ("http://unitsofmeasure.org", ""):
+            factor, base = conversion
+            in_canonical = and_(
+                table.c.canonical_code == base,
+                number_relation(
+                    prefix,
+                    low * factor,
+                    high * factor,
+                    exact * factor,
+                    table.c.canonical_low,
+                    table.c.canonical_high,
+                ),
+            )
+            if system:
+                return in_canonical
+            # value||code: the code or unit as written, whatever the system (search.html#quantity)
+            return or_(in_canonical, and_(rel, or_(table.c.code == code, table.c.unit == code)))
         conds = [rel]
         if system:
             conds.append(table.c.system == system)
@@ -274,7 +286,9 @@ class ConditionBuilder:
 
     def _uri(self, table: FromClause, crit: Criterion, value: str) -> ColumnElement[bool]:
         if crit.modifier == "below":
-            return starts_with(table.c.value, value, self.backend)
+            # by path: .../ValueSet/county covers .../ValueSet/county/x, not .../countyside
+            stem = value.rstrip("/")
+            return or_(table.c.value == stem, starts_with(table.c.value, stem + "/", self.backend))
         if crit.modifier == "above":
             prefixes, current = [], value
             while current:
@@ -476,7 +490,9 @@ def number_range(text: str) -> tuple[float, float, float]:
     value = float(text)
     decimals = len(m.group(3) or "")
     exponent = int(m.group(4) or 0)
-    half = 0.5 * 10 ** (exponent - decimals)
+    if not math.isfinite(value) or abs(exponent - decimals) > 300:
+        raise error("CH-6003", f"{text[:40]!r} is out of the range of numbers this server compares")
+    half = 0.5 * 10.0 ** (exponent - decimals)
     return value - half, value + half, value
 
 

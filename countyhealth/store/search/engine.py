@@ -133,6 +133,8 @@ def decode_cursor(req: SearchRequest, token: str, nkeys: int) -> tuple[list[Any]
         raise error("CH-6009", "the page link is not valid; start the search again") from exc
     if sig != _signature(req) or not isinstance(values, list) or len(values) != nkeys:
         raise error("CH-6009", "the page link belongs to another search; start it again")
+    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+        raise error("CH-6009", "the page link is not valid; start the search again")
     return values, pk, backwards
 
 
@@ -203,6 +205,8 @@ def run_search(
         Stored(r.res_type, r.res_id, r.version_id, r.last_updated_us, False, r.content)
         for r in rows
     ]
+    if page.total is None and req.total is None and not req.page and not more:
+        page.total = len(rows)  # the whole result is on this first page: the count is free
     if rows:
         first, last = rows[0], rows[-1]
         nkeys = len(keys)
