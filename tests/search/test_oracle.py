@@ -6,7 +6,7 @@ string, date, reference, quantity, number and uri that has a value in the exampl
 values are derived from the examples themselves, the search runs through the REST API, and the
 ids it returns are compared with the ids the oracle (:mod:`tests.search.oracle`: fhirpathpy
 over the R4 definitions, matching rules written from search.html) computes over all examples
-of the type. The figures go to docs/search-oracle.md.
+of the type. The figures are in docs/conformance.md.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _extra(o: Outcome) -> bool:
     return o.got is not None and o.got > o.expected
 
 
-#: Documented deliberate differences (docs/search-oracle.md). Queries under them still run
+#: Documented deliberate differences (docs/conformance.md). Queries under them still run
 #: and are counted; a disagreement they explain is not a failure.
 DELIBERATE = [
     Rule(
@@ -95,7 +95,7 @@ DELIBERATE = [
     ),
 ]
 
-#: Disagreements that are server bugs, reported to the owner (see docs/search-oracle.md).
+#: Disagreements that are server bugs, (none known; see docs/conformance.md).
 #: Each must still show: once fixed, its entry goes.
 KNOWN_BUGS: list[Rule] = []
 
