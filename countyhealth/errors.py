@@ -56,6 +56,8 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-2012", 400, "invalid", "Invalid JSON Patch"),
     ("CH-2013", 422, "processing", "JSON Patch could not be applied"),
     ("CH-2014", 404, "not-found", "Unknown operation"),
+    ("CH-2015", 412, "multiple-matches", "Conditional criteria match more than one resource"),
+    ("CH-2016", 400, "invalid", "Conditional update: body id differs from the matched resource"),
     # 3xxx — validation against the R4 definitions
     ("CH-3001", 400, "structure", "Resource does not conform to FHIR R4"),
     ("CH-3002", 400, "structure", "Unknown element"),
@@ -77,6 +79,11 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-6009", 400, "invalid", "Invalid or expired page link"),
     ("CH-6010", 400, "incomplete", "Search parameter not yet usable: reindex in progress"),
     ("CH-6011", 400, "invalid", "Invalid result parameter (_summary, _elements, _total)"),
+    # 7xxx — batch and transaction Bundles
+    ("CH-7001", 400, "invalid", "Not a batch or transaction Bundle"),
+    ("CH-7002", 400, "invalid", "Bundle entry request missing or invalid"),
+    ("CH-7003", 400, "not-found", "Reference in the Bundle cannot be resolved"),
+    ("CH-7004", 400, "invalid", "The same resource twice in one transaction"),
     # 4xxx — authentication, authorisation, consent
     ("CH-4001", 401, "login", "Authentication required"),
     ("CH-4002", 401, "login", "Invalid or expired token"),

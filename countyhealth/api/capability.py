@@ -34,9 +34,9 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "versioning": "versioned-update",
             "readHistory": True,
             "updateCreate": True,
-            "conditionalCreate": False,
-            "conditionalUpdate": False,
-            "conditionalDelete": "not-supported",
+            "conditionalCreate": True,
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
             "conditionalRead": "modified-since",
         }
         params = params_for(rtype)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -247,8 +248,48 @@ async def create(request: Request) -> Response:
             f"body is a {str(body.get('resourceType'))[:64]}, the URL names {rtype}",
             "resourceType",
         )
+    if_none_exist = request.headers.get("if-none-exist")
+    if if_none_exist is not None:
+        criteria = parse_qsl(if_none_exist.lstrip("?").split("?", 1)[-1], keep_blank_values=True)
+        stored, created = await run_in_threadpool(repo.create_if_none_exist, body, criteria)
+        return _written(request, settings.base_url, stored, 201 if created else 200)
     stored = await run_in_threadpool(repo.create, body)
     return _written(request, settings.base_url, stored, 201)
+
+
+def _criteria(request: Request) -> list[tuple[str, str]]:
+    return [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("_format", "_pretty")
+    ]
+
+
+async def update_where(request: Request) -> Response:
+    """Conditional update: PUT [type]?[search parameters]."""
+    negotiate(request)
+    repo = repository(request)
+    settings = repo.store.settings
+    body = await read_json_body(request, settings.max_body_bytes)
+    rtype = request.path_params["rtype"]
+    if not isinstance(body, dict) or body.get("resourceType") != rtype:
+        raise error("CH-2005", f"the body must be a {rtype}", "resourceType")
+    stored, created = await run_in_threadpool(
+        repo.update_where, rtype, _criteria(request), body, _if_match(request)
+    )
+    return _written(request, settings.base_url, stored, 201 if created else 200)
+
+
+async def delete_where(request: Request) -> Response:
+    """Conditional delete: DELETE [type]?[search parameters]."""
+    negotiate(request)
+    repo = repository(request)
+    rtype = request.path_params["rtype"]
+    stored = await run_in_threadpool(repo.delete_where, rtype, _criteria(request))
+    text = (
+        f"{stored.reference} deleted"
+        if stored is not None
+        else f"no {rtype} matched; nothing was deleted"
+    )
+    return fhir_response(information(text), 200, indent=pretty(request))
 
 
 async def operation(request: Request) -> Response:
@@ -293,6 +334,8 @@ router = Router(
         Route("/{rtype}/{rid}", patch, methods=["PATCH"]),
         Route("/{rtype}/{rid}", delete, methods=["DELETE"]),
         Route("/{rtype}", create, methods=["POST"]),
+        Route("/{rtype}", update_where, methods=["PUT"]),
+        Route("/{rtype}", delete_where, methods=["DELETE"]),
         Route("/{rtype}/{operation}", operation, methods=["POST"]),
         Route("/{rtype}/{rid}/{operation}", operation, methods=["GET", "POST"]),
     ]

@@ -142,3 +142,10 @@ def starts_with(column: Any, prefix: str, backend: str) -> Any:
         return and_(column >= prefix, column < prefix + "\U0010ffff")
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(escaped + "%", escape="\\")
+
+
+def lock_key(conn: Any, key: str, backend: str) -> None:
+    """Serialise writers that use the same ``key`` until the transaction ends (conditional
+    creates with the same criteria). SQLite's writer already holds the database lock."""
+    if backend == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%(k)s))", {"k": key})

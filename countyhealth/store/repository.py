@@ -8,6 +8,7 @@ https://hl7.org/fhir/R4/http.html.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,12 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import OperationOutcomeError, conflict, error, forbidden, gone, not_found
 from ..fhir import compartment, definitions
 from ..fhir.instant import format_instant
-from ..fhir.search_request import SearchRequest
+from ..fhir.search_request import SearchRequest, parse_search
 from ..fhir.validation import check_resource
+from . import conditional
 from .audit import build_audit_event
 from .bulk import put_many
 from .context import Caller
-from .dialect import lock_for_update
+from .dialect import lock_for_update, lock_key
 from .history import HistoryPage, HistoryQuery, read_history
 from .rows import (
     CurrentRow,
@@ -77,6 +79,71 @@ class Repository:
     def __init__(self, store: Store, caller: Caller) -> None:
         self.store = store
         self.caller = caller
+        self._local = threading.local()  # the open unit of work, per thread
+
+    @property
+    def _tx(self) -> Connection | None:
+        return getattr(self._local, "tx", None)
+
+    @_tx.setter
+    def _tx(self, conn: Connection | None) -> None:
+        self._local.tx = conn
+
+    @property
+    def _registry_changed(self) -> bool:
+        return bool(getattr(self._local, "registry_changed", False))
+
+    @_registry_changed.setter
+    def _registry_changed(self, value: bool) -> None:
+        self._local.registry_changed = value
+
+    # ------------------------------------------------------------------ unit of work
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Run the writes inside the block in one database transaction (all or nothing).
+
+        Used by FHIR transaction Bundles and conditional interactions. Writes in the block
+        reuse the open transaction; reads and searches see it too.
+        """
+        if self._tx is not None:
+            yield self._tx
+            return
+        with self.store.engines.write.begin() as conn:
+            self._tx = conn
+            try:
+                yield conn
+            finally:
+                self._tx = None
+        if self._registry_changed:
+            self._registry_changed = False
+            self.store.search_state.sync()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        if self._tx is not None:
+            yield self._tx
+        else:
+            with self.store.engines.read.connect() as conn:
+                yield conn
+
+    def matches(self, rtype: str, criteria: list[tuple[str, str]], limit: int = 2) -> list[Stored]:
+        """Resources matching search ``criteria`` (conditional interactions; not audited as a
+        search: the interaction that uses it is). Unknown parameters are errors here."""
+        self.check_type(rtype)
+        self.require(rtype, "search-type")
+        if not criteria:
+            raise error("CH-1006", f"a conditional interaction on {rtype} needs search criteria")
+        req = parse_search([rtype], criteria, strict=True, max_count=max(limit, 1))
+        req.count = limit
+        check_usable(req, self.store.search_state.pending())
+        builder = ConditionBuilder(
+            self.store.settings.base_url, [rtype], self.store.engines.backend
+        )
+        with self._reading() as conn:
+            if self._tx is not None:
+                lock_key(conn, f"{rtype}?{sorted(criteria)}", self.store.engines.backend)
+            return run_search(conn, req, builder).entries
 
     # ------------------------------------------------------------------ checks and audit
 
@@ -145,7 +212,7 @@ class Repository:
         self.check_type(rtype)
         with self._audited("read", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
             self.require(rtype, "read")
-            with self.store.engines.read.connect() as conn:
+            with self._reading() as conn:
                 row = conn.execute(_READ_CURRENT, {"t": rtype, "i": rid}).first()
             if row is None:
                 raise not_found(rtype, rid)
@@ -236,7 +303,7 @@ class Repository:
             extra = []
             if compartment_of is not None:
                 extra.append(compartment_condition(types, *compartment_of))
-            with self.store.engines.read.connect() as conn:
+            with self._reading() as conn:
                 page = run_search(conn, req, builder, extra)
         page.included = [s for s in page.included if self.caller.scopes.allows(s.type, "read")]
         involved: list[str] = []
@@ -357,6 +424,26 @@ class Repository:
 
             return self.write(remove)
 
+    def create_if_none_exist(
+        self, body: dict[str, Any], criteria: list[tuple[str, str]]
+    ) -> tuple[Stored, bool]:
+        """Conditional create (If-None-Exist); see :mod:`.conditional`."""
+        return conditional.conditional_create(self, body, criteria)
+
+    def update_where(
+        self,
+        rtype: str,
+        criteria: list[tuple[str, str]],
+        body: dict[str, Any],
+        if_match: int | None = None,
+    ) -> tuple[Stored, bool]:
+        """Conditional update; see :mod:`.conditional`."""
+        return conditional.conditional_update(self, rtype, criteria, body, if_match)
+
+    def delete_where(self, rtype: str, criteria: list[tuple[str, str]]) -> Stored | None:
+        """Conditional delete; see :mod:`.conditional`."""
+        return conditional.conditional_delete(self, rtype, criteria)
+
     def put_many(self, resources: Sequence[dict[str, Any]]) -> list[Stored]:
         """Store many resources with their own ids in one transaction (see :mod:`.bulk`)."""
         return put_many(self, resources)
@@ -368,6 +455,12 @@ class Repository:
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction; a lost race on a new id is retried."""
+        if self._tx is not None:  # inside a unit of work: no commit, no retry
+            result = work(self._tx)
+            written = result if isinstance(result, list) else [result]
+            if any(isinstance(s, Stored) and s.type == "SearchParameter" for s in written):
+                self._registry_changed = True
+            return result
         for attempt in range(3):
             try:
                 with self.store.engines.write.begin() as conn:

@@ -151,7 +151,8 @@ def test_history_bundles_and_paging_links(client: TestClient) -> None:
         ("get", "/fhir/Patient/p1", None, {"Accept": "application/fhir+xml"}, 406, "CH-1005"),
         ("get", "/fhir/Patient/p1/_history/abc", None, {}, 404, "CH-2003"),
         ("get", "/fhir/Patient/p1/nothing/here/at/all", None, {}, 404, "CH-1008"),
-        ("delete", "/fhir/Patient", None, {}, 405, "CH-1007"),
+        ("patch", "/fhir/Patient", None, {}, 405, "CH-1007"),
+        ("delete", "/fhir/Patient", None, {}, 400, "CH-1006"),
         ("get", "/fhir/Patient/p1/$nope", None, {}, 404, "CH-2014"),
     ],
 )
