@@ -24,6 +24,7 @@ from starlette.routing import Route, Router
 from ..errors import error, information
 from ..fhir import definitions
 from ..fhir.instant import parse_period
+from ..rest import process_bundle
 from ..store import HistoryQuery, Repository, Store, Stored
 from . import search
 from .auth import TokenVerifier
@@ -43,7 +44,7 @@ TYPE_INTERACTIONS = (
     "history-type",
     "create",
 )
-SYSTEM_INTERACTIONS = ("history-system", "search-system")
+SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
 
 
 def repository(request: Request) -> Repository:
@@ -311,6 +312,16 @@ async def operation(request: Request) -> Response:
     )
 
 
+async def bundle(request: Request) -> Response:
+    """batch / transaction: POST [base] with a Bundle (http.html#transaction)."""
+    negotiate(request)
+    repo = repository(request)
+    settings = repo.store.settings
+    body = await read_json_body(request, settings.max_body_bytes)
+    result = await run_in_threadpool(process_bundle, repo, body, settings.base_url)
+    return fhir_response(result, 200, indent=pretty(request))
+
+
 async def search_type(request: Request) -> Response:
     return await search.search_type(request, repository(request))
 
@@ -322,6 +333,7 @@ async def search_system(request: Request) -> Response:
 router = Router(
     routes=[
         Route("/", search_system, methods=["GET"]),
+        Route("/", bundle, methods=["POST"]),
         Route("/_search", search_system, methods=["POST"]),
         Route("/_history", history, methods=["GET"]),
         Route("/{rtype}", search_type, methods=["GET"]),

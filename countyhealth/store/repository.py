@@ -456,7 +456,10 @@ class Repository:
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction; a lost race on a new id is retried."""
         if self._tx is not None:  # inside a unit of work: no commit, no retry
-            result = work(self._tx)
+            try:
+                result = work(self._tx)
+            except IntegrityError as exc:
+                raise conflict("the resource was created concurrently; retry") from exc
             written = result if isinstance(result, list) else [result]
             if any(isinstance(s, Stored) and s.type == "SearchParameter" for s in written):
                 self._registry_changed = True
