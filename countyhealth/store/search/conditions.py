@@ -178,7 +178,7 @@ class ConditionBuilder:
             prefix, rest = prefix_of(raw)
             low, high = parse_period(rest)
             return range_relation(
-                prefix, float(low), float(high), table.c.low_us, table.c.high_us, point=False
+                prefix, low, high, table.c.low_us, table.c.high_us, point=False
             )
         if kind == "number":
             prefix, rest = prefix_of(raw)
@@ -381,7 +381,7 @@ class ConditionBuilder:
             prefix, rest = prefix_of(raw)
             low, high = parse_period(rest)
             col = res.c.last_updated_us
-            conds.append(range_relation(prefix, float(low), float(high), col, col, point=True))
+            conds.append(range_relation(prefix, low, high, col, col, point=True))
         return or_(*conds)
 
     # ------------------------------------------------------------------ chains
@@ -497,7 +497,7 @@ def number_range(text: str) -> tuple[float, float, float]:
 
 
 def range_relation(
-    prefix: str, sl: float, sh: float, tl: Any, th: Any, *, point: bool
+    prefix: str, sl: int | float, sh: int | float, tl: Any, th: Any, *, point: bool
 ) -> ColumnElement[bool]:
     """The R4 prefix relation between search range [sl, sh] and stored range [tl, th]."""
     eq = and_(tl >= sl, th <= sh)
@@ -522,7 +522,9 @@ def range_relation(
 
         now = time.time() * 1e6
         margin = max(abs(now - sl), abs(now - sh)) * 0.1 + (sh - sl)
-        return and_(tl <= sh + margin, th >= sl - margin)
+        # integer bounds for the integer date columns (a float would make PostgreSQL compare
+        # as numeric and skip the index)
+        return and_(tl <= type(sh)(sh + margin), th >= type(sl)(sl - margin))
     raise error("CH-6003", f"unknown prefix {prefix}")
 
 
