@@ -21,7 +21,9 @@ def dispatch_operation(
     if rtype is not None:
         repo.check_type(rtype)
     operation = find(code)
-    ctx = OperationContext(rtype, rid, repo.store.settings.base_url)
+    ctx = OperationContext(
+        rtype, rid, repo.store.settings.base_url, tuple(request.query_params.multi_items())
+    )
     if not operation.allowed_at(ctx) or not operation.applies_to(rtype):
         level = "an instance" if rid else ("a type" if rtype else "the system")
         raise error("CH-2014", f"${code} cannot be invoked on {level}")

@@ -25,10 +25,10 @@ from ..errors import error, information
 from ..fhir import definitions
 from ..fhir.instant import parse_period
 from ..rest import process_bundle
+from ..rest.results import history_bundle, stored_location
 from ..store import HistoryQuery, Repository, Store, Stored
 from . import search
 from .auth import TokenVerifier
-from .bundles import history_bundle, stored_location
 from .media import fhir_response, negotiate, prefer_return, pretty, read_json_body
 from .operations import dispatch_operation
 

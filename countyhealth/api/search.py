@@ -16,8 +16,8 @@ from starlette.responses import Response
 from ..errors import error
 from ..fhir import definitions
 from ..fhir.search_request import parse_search
+from ..rest.results import searchset_bundle
 from ..store import Repository
-from .bundles import searchset_bundle
 from .media import fhir_response, negotiate, pretty
 
 _FORM = "application/x-www-form-urlencoded"

@@ -23,6 +23,8 @@ class OperationContext:
     type: str | None
     id: str | None
     base_url: str
+    #: the request's query parameters (for page links of operations that page)
+    query: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -66,7 +68,7 @@ def register(operation: Operation) -> Operation:
 
 
 def operations() -> list[Operation]:
-    from . import validate  # noqa: F401  (registers itself)
+    from . import everything, validate  # noqa: F401  (they register themselves)
 
     return sorted(_REGISTRY.values(), key=lambda op: op.code)
 
@@ -99,4 +101,4 @@ def parameters_from_body(body: Any) -> dict[str, list[Any]]:
 def parameters_from_query(
     query: Mapping[str, str], multi: Callable[[str], list[str]]
 ) -> dict[str, list[Any]]:
-    return {k: multi(k) for k in query if not k.startswith("_")}
+    return {k: multi(k) for k in query if k not in ("_format", "_pretty")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from ...errors import error
 from ...fhir import definitions
@@ -25,7 +25,7 @@ def compartment_condition(types: Sequence[str], compartment: str, cid: str) -> C
     for rtype in types:
         params = members.get(rtype)
         if rtype == compartment:
-            conds.append(resource.c.res_id == cid)
+            conds.append(and_(resource.c.res_type == compartment, resource.c.res_id == cid))
             continue
         if not params:
             continue

@@ -177,9 +177,7 @@ class ConditionBuilder:
         if kind == "date":
             prefix, rest = prefix_of(raw)
             low, high = parse_period(rest)
-            return range_relation(
-                prefix, low, high, table.c.low_us, table.c.high_us, point=False
-            )
+            return range_relation(prefix, low, high, table.c.low_us, table.c.high_us, point=False)
         if kind == "number":
             prefix, rest = prefix_of(raw)
             nlow, nhigh, exact = number_range(rest)

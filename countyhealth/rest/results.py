@@ -1,4 +1,4 @@
-"""Bundles the REST layer answers with (https://hl7.org/fhir/R4/bundle.html)."""
+"""Bundles the REST interactions answer with: history and searchset (https://hl7.org/fhir/R4/bundle.html)."""
 
 from __future__ import annotations
 
