@@ -12,49 +12,21 @@ from functools import cache
 from typing import Any
 
 from . import definitions
-from .fhirpath import Evaluator, UnsupportedExpression, compile_expression, evaluate
+from .fhirpath import Evaluator, evaluate
 from .references import reference_target
+from .search_params import params_for
 
 
 @cache
 def _evaluators(resource_type: str) -> tuple[Evaluator, ...]:
-    params = definitions.compartment("Patient").get(resource_type, [])
-    by_code = {
-        sp["code"]: sp
-        for sp in definitions.search_parameters()
-        if resource_type in sp["base"] and sp.get("expression")
-    }
-    out = []
-    for code in params:
-        sp = by_code.get(code)
-        if sp is None:
-            continue
-        # An expression covers all base types joined by '|'; keep this type's branches.
-        branches = [
-            b.strip()
-            for b in _split_union(sp["expression"])
-            if b.strip().lstrip("(").startswith(resource_type + ".")
-        ]
-        for branch in branches:
-            try:
-                out.append(compile_expression(branch))
-            except UnsupportedExpression:
-                continue
-    return tuple(out)
-
-
-def _split_union(expression: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(expression):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(expression[start:i])
-            start = i + 1
-    parts.append(expression[start:])
-    return parts
+    """The compiled expressions of the parameters that place ``resource_type`` in a Patient
+    compartment (the same search parameters the server indexes)."""
+    params = params_for(resource_type)
+    return tuple(
+        params[code].evaluator  # type: ignore[misc]
+        for code in definitions.compartment("Patient").get(resource_type, [])
+        if code in params and params[code].evaluator is not None
+    )
 
 
 def is_patient_data(resource_type: str) -> bool:

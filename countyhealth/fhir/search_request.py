@@ -95,13 +95,14 @@ class SearchRequest:
     warnings: list[Issue] = field(default_factory=list)
 
 
-def split_escaped(value: str, sep: str) -> list[str]:
-    """Split at unescaped ``sep`` and remove the escapes (search.html#escaping)."""
+def split_escaped(value: str, sep: str, *, keep_escapes: bool = False) -> list[str]:
+    """Split at unescaped ``sep`` (search.html#escaping); escapes are removed unless
+    ``keep_escapes`` (OR-splitting leaves them for the typed parsers)."""
     parts, current, i = [], [], 0
     while i < len(value):
         ch = value[i]
         if ch == "\\" and i + 1 < len(value):
-            current.append(value[i + 1])
+            current.append(value[i : i + 2] if keep_escapes else value[i + 1])
             i += 2
             continue
         if ch == sep:
@@ -115,22 +116,7 @@ def split_escaped(value: str, sep: str) -> list[str]:
 
 
 def _split_or(value: str) -> list[str]:
-    """Split at unescaped commas, keeping other escapes for the typed parsers."""
-    parts, current, i = [], [], 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            current.append(value[i : i + 2])
-            i += 2
-            continue
-        if ch == ",":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    parts.append("".join(current))
-    return parts
+    return split_escaped(value, ",", keep_escapes=True)
 
 
 def prefix_of(value: str) -> tuple[str, str]:
