@@ -28,6 +28,7 @@ migrate: install
 	$(BIN)/countyhealth migrate
 
 run: install migrate
+	$(BIN)/countyhealth seed --residents 20000 --seed 1 --if-empty
 	$(BIN)/countyhealth serve --host $(HOST) --port $(PORT)
 
 lint: install
