@@ -127,7 +127,7 @@ def test_children_have_growth_visits_and_immunisations(county: County) -> None:
         pid = o["subject"]["reference"].split("/")[1]
         months = (date.fromisoformat(o["effectiveDateTime"][:10]) - birth[pid]).days / 30.4
         if months < 72 and o["code"]["coding"][0]["code"] == "29463-7":
-            assert 1.5 < o["valueQuantity"]["value"] < 35
+            assert 35 > o["valueQuantity"]["value"] > 1.5
 
 
 def test_births_link_mother_and_child(county: County) -> None:
@@ -183,4 +183,4 @@ def test_emergency_incidents_have_a_dispatch(county: County) -> None:
             for i in t["input"]
             if i["type"]["coding"][0]["code"] == "response-minutes"
         )
-        assert 1 < minutes < 90
+        assert 90 > minutes > 1
