@@ -36,7 +36,8 @@ def main() -> None:
     parser.add_argument("--start", default="2025-01-01")
     parser.add_argument("--years", type=int, default=1)
     parser.add_argument("--chunk-size", type=int, default=2000)
-    parser.add_argument("--in-process", action="store_true", help="no helper process")
+    parser.add_argument("--in-process", action="store_true", help="no helper processes")
+    parser.add_argument("--workers", type=int, default=2, help="validating/indexing processes")
     parser.add_argument(
         "--trace", action="store_true", help="print throughput at every tenth of the residents"
     )
@@ -87,6 +88,7 @@ def main() -> None:
             ground_truth=tmp / "ground-truth.json",
             progress=trace,
             parallel=not args.in_process,
+            workers=0 if args.in_process else args.workers,
         )
     finally:
         store.close()

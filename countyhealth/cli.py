@@ -1,4 +1,4 @@
-"""The ``countyhealth`` command: serve, migrate, token, seed."""
+"""The ``countyhealth`` command: serve, migrate, token, seed, import, reindex."""
 
 from __future__ import annotations
 
@@ -141,6 +141,7 @@ def _seed(args: argparse.Namespace) -> int:
                     task, completed=residents, resources=resources
                 ),
                 parallel=not args.in_process,
+                workers=0 if args.in_process else args.workers,
             )
     finally:
         store.close()
@@ -148,6 +149,74 @@ def _seed(args: argparse.Namespace) -> int:
         f"{report.residents:,} residents, {report.resources:,} resources in {report.seconds:.1f} s "
         f"({report.resources / max(report.seconds, 1e-9):,.0f}/s); ground truth: {report.ground_truth}"
     )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import hashlib
+    from pathlib import Path
+
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .ingest import import_paths
+    from .store import Store, migrate, system_caller
+
+    settings = Settings()
+    paths = [Path(p) for p in args.paths]
+    key = hashlib.sha256("\0".join(sorted(str(p.resolve()) for p in paths)).encode()).hexdigest()
+    db = settings.sqlite_path()
+    folder = (db.parent if db is not None else Path("data")) / "import-state"
+    state = Path(args.state) if args.state else folder / f"{key[:16]}.json"
+    rejects = Path(args.rejects) if args.rejects else folder / f"{key[:16]}.rejects.ndjson"
+    migrate(settings)
+    store = Store.open(settings)
+    try:
+        columns = (
+            TextColumn("[bold]importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("· {task.fields[resources]:,} resources"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task("import", total=None, resources=0)
+
+            def progress(done: int, done_bytes: int, total_bytes: int) -> None:
+                bar.update(task, completed=done_bytes, total=total_bytes, resources=done)
+
+            report = import_paths(
+                store.repository(system_caller("import")),
+                paths,
+                workers=args.workers,
+                chunk_size=args.chunk_size,
+                state_path=state,
+                rejects_path=rejects,
+                restart=args.restart,
+                progress=progress,
+            )
+    finally:
+        store.close()
+    if report.already_complete:
+        err.print(f"these files were imported already (state: {state}); --restart to import again")
+        return 0
+    rate = report.stored / max(report.seconds, 1e-9)
+    err.print(
+        f"{'resumed: ' if report.resumed else ''}{report.created:,} created, "
+        f"{report.updated:,} updated, {report.unchanged:,} unchanged"
+        f"{f', {report.bundles:,} request Bundles' if report.bundles else ''} "
+        f"from {report.sources} file(s) in {report.seconds:.1f} s ({rate:,.0f} resources/s)"
+    )
+    if report.rejected:
+        err.print(f"[yellow]{report.rejected:,} rejected[/]: reasons in {rejects}")
+        return 3
     return 0
 
 
@@ -211,9 +280,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-empty", action="store_true", help="do nothing when the database already has Patients"
     )
     seed.add_argument(
-        "--in-process", action="store_true", help="generate in this process (no helper process)"
+        "--in-process",
+        action="store_true",
+        help="generate, validate and index in this process (no helper processes)",
+    )
+    seed.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that validate and index while this one writes",
     )
     seed.set_defaults(func=_seed)
+
+    imp = sub.add_parser(
+        "import",
+        help="import NDJSON files, Bundles or folders of them (validated and indexed)",
+        description="Import FHIR R4 data: NDJSON (one resource per line, .ndjson/.jsonl, "
+        "optionally .gz), Bundles (transaction and batch Bundles run as requests; the "
+        "resources of other Bundles are imported one by one) and single resources (.json). "
+        "Folders are searched recursively. Every resource is validated and indexed; invalid "
+        "ones are skipped and reported as OperationOutcomes. An interrupted import resumes "
+        "where it stopped when run again with the same paths. Exit status 3 when some "
+        "resources were rejected.",
+    )
+    imp.add_argument("paths", nargs="+", help="files or folders")
+    imp.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that validate and index (0: none, all in this process)",
+    )
+    imp.add_argument("--chunk-size", type=int, default=2000, help="resources per transaction")
+    imp.add_argument("--rejects", default=None, help="NDJSON file of OperationOutcomes")
+    imp.add_argument("--state", default=None, help="checkpoint file (default: per path set)")
+    imp.add_argument(
+        "--restart", action="store_true", help="ignore the checkpoint and import everything"
+    )
+    imp.set_defaults(func=_import)
     return parser
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from countyhealth.api.auth import TokenVerifier
@@ -43,3 +45,25 @@ def test_migrate_creates_the_schema(tmp_path: object, monkeypatch: pytest.Monkey
     with sqlite3.connect(db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"resource", "resource_history", "idx_token", "idx_string"} <= tables
+
+
+def test_import_command_reports_rejects_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COUNTYHEALTH_ENVIRONMENT", "test")
+    monkeypatch.setenv("COUNTYHEALTH_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("COUNTYHEALTH_DATABASE_URL", f"sqlite:///{tmp_path / 'db' / 'x.db'}")
+    monkeypatch.setenv("COUNTYHEALTH_AUDIT_SPOOL_DIR", str(tmp_path / "spool"))
+    data = tmp_path / "in.ndjson"
+    data.write_text(
+        '{"resourceType":"Patient","id":"a","gender":"male"}\n'
+        '{"resourceType":"Patient","id":"b","gender":"robot"}\n'
+    )
+    rejects = tmp_path / "rejects.ndjson"
+    assert main(["import", str(data), "--workers", "0", "--rejects", str(rejects)]) == 3
+    assert "1 created" in capsys.readouterr().err
+    assert "robot" in rejects.read_text()
+    assert main(["import", str(data), "--workers", "0"]) == 0
+    assert "imported already" in capsys.readouterr().err.replace("\n", " ")
+    assert main(["import", str(data), "--workers", "0", "--restart"]) == 3
+    assert "1 unchanged" in capsys.readouterr().err

@@ -15,7 +15,7 @@ Values carry the FHIR type they were reached through, so that choice elements
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,9 @@ class Node:
     type: str | None = None
 
 
-Evaluator = Callable[[Iterable[Node]], Iterator[Node]]
+#: A compiled step: the nodes a path reaches from the given nodes (lists, not generators:
+#: the expressions are short and the lists small, so eager evaluation is the faster one).
+Evaluator = Callable[[list[Node]], list[Node]]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)"
@@ -104,22 +106,24 @@ _COMPLEX = {
 
 
 def _child(name: str) -> Evaluator:
-    def step(nodes: Iterable[Node]) -> Iterator[Node]:
+    def step(nodes: list[Node]) -> list[Node]:
+        out: list[Node] = []
         for node in nodes:
             obj = node.value
-            if not isinstance(obj, dict):
+            if type(obj) is not dict:
                 continue
-            if name in obj:
-                value = obj[name]
-                items = value if isinstance(value, list) else [value]
-                for item in items:
-                    if item is not None:
-                        yield Node(item)
-            else:
+            value = obj.get(name)
+            if value is not None:
+                if type(value) is list:
+                    out.extend([Node(item) for item in value if item is not None])
+                else:
+                    out.append(Node(value))
+            elif name not in obj:
                 for key, type_name in _choice_key(obj, name):
                     value = obj[key]
                     for item in value if isinstance(value, list) else [value]:
-                        yield Node(item, type_name)
+                        out.append(Node(item, type_name))
+        return out
 
     return step
 
@@ -138,8 +142,8 @@ def _is_type(node: Node, type_name: str) -> bool:
 
 
 def _of_type(type_name: str) -> Evaluator:
-    def step(nodes: Iterable[Node]) -> Iterator[Node]:
-        return (n for n in nodes if _is_type(n, type_name))
+    def step(nodes: list[Node]) -> list[Node]:
+        return [n for n in nodes if _is_type(n, type_name)]
 
     return step
 
@@ -186,10 +190,11 @@ class _Parser:
         if len(parts) == 1:
             return parts[0]
 
-        def step(nodes: Iterable[Node]) -> Iterator[Node]:
-            src = list(nodes)
+        def step(nodes: list[Node]) -> list[Node]:
+            out: list[Node] = []
             for p in parts:
-                yield from p(src)
+                out.extend(p(nodes))
+            return out
 
         return step
 
@@ -252,10 +257,10 @@ class _Parser:
         if name == "where":
             test = self.condition()
             self.take(")")
-            return lambda nodes: (n for n in nodes if test(n))
+            return lambda nodes: [n for n in nodes if test(n)]
         if name == "exists":
             self.take(")")
-            return lambda nodes: iter([Node(any(True for _ in nodes), "boolean")])
+            return lambda nodes: [Node(bool(nodes), "boolean")]
         if name == "first":
             self.take(")")
             return _index(0)
@@ -291,11 +296,8 @@ def _compose(first: Evaluator, second: Evaluator) -> Evaluator:
 
 
 def _index(i: int) -> Evaluator:
-    def step(nodes: Iterable[Node]) -> Iterator[Node]:
-        for k, n in enumerate(nodes):
-            if k == i:
-                yield n
-                return
+    def step(nodes: list[Node]) -> list[Node]:
+        return nodes[i : i + 1]
 
     return step
 
@@ -312,4 +314,4 @@ def compile_relative(text: str) -> Evaluator:
 
 def evaluate(evaluator: Evaluator, resource: dict[str, Any]) -> list[Node]:
     """Run a compiled expression on a resource (as parsed JSON)."""
-    return list(evaluator([Node(resource)]))
+    return evaluator([Node(resource)])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from . import definitions
@@ -158,7 +158,13 @@ def set_custom_parameters(parameters: list[dict[str, Any]]) -> bool:
     _custom[:] = usable
     params_for.cache_clear()
     params_by_root.cache_clear()
+    _applicable_to_keys.cache_clear()
     return True
+
+
+def custom_parameters() -> list[dict[str, Any]]:
+    """The custom parameters installed by :func:`set_custom_parameters` (a copy)."""
+    return [dict(p) for p in _custom]
 
 
 def all_definitions() -> list[dict[str, Any]]:
@@ -221,6 +227,7 @@ def params_by_root(
     return {k: tuple(v) for k, v in by_root.items()}, tuple(always)
 
 
+@lru_cache(maxsize=4096)
 def element_stem(key: str) -> str:
     """``valueQuantity`` → ``value``; ``_birthDate`` → ``birthDate``; ``gender`` → ``gender``."""
     key = key.lstrip("_")
@@ -230,16 +237,22 @@ def element_stem(key: str) -> str:
     return key
 
 
-def applicable(rtype: str, resource: dict[str, Any]) -> list[SearchParam]:
+def applicable(rtype: str, resource: dict[str, Any]) -> tuple[SearchParam, ...]:
     """The parameters of ``rtype`` whose expression can find a value in ``resource``, in
     registry order (checking the resource's top-level elements, not evaluating)."""
+    return _applicable_to_keys(rtype, tuple(resource))
+
+
+@lru_cache(maxsize=8192)
+def _applicable_to_keys(rtype: str, keys: tuple[str, ...]) -> tuple[SearchParam, ...]:
+    # Resources of one kind share a handful of key sets, so the choice is cached by them.
     by_root, always = params_by_root(rtype)
     chosen: dict[int, SearchParam] = {id(sp): sp for sp in always}
-    for key in resource:
+    for key in keys:
         for name in (key, element_stem(key)):
             for sp in by_root.get(name, ()):
                 chosen[id(sp)] = sp
-    return list(chosen.values())
+    return tuple(chosen.values())
 
 
 def _by_url() -> dict[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ from ..errors import error
 from ..fhir import compartment
 from ..fhir.instant import format_instant
 from ..fhir.validation import check_resource
+from .meta import check_id, with_meta
 from .rows import (
     NewVersion,
     insert_history,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 def put_many(repo: Repository, resources: Sequence[dict[str, Any]]) -> list[Stored]:
     """Validate and store ``resources`` (each with resourceType and id) in one transaction."""
-    from .repository import _with_meta, check_id
 
     keys: list[tuple[str, str]] = []
     for i, body in enumerate(resources):
@@ -61,7 +61,7 @@ def put_many(repo: Repository, resources: Sequence[dict[str, Any]]) -> list[Stor
         for (rtype, rid), body in zip(keys, resources, strict=True):
             row = existing.get((rtype, rid))
             version_id = 1 if row is None else row[1] + 1
-            document = _with_meta(body, rid, version_id, stamp)
+            document = with_meta(body, rid, version_id, stamp)
             content = orjson.dumps(document)
             version = NewVersion(
                 rtype, rid, version_id, now, "POST" if row is None else "PUT", content, document

@@ -149,3 +149,23 @@ def lock_key(conn: Any, key: str, backend: str) -> None:
     creates with the same criteria). SQLite's writer already holds the database lock."""
     if backend == "postgresql":
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%(k)s))", {"k": key})
+
+
+def reserve_resource_keys(conn: Any, count: int, backend: str) -> list[int]:
+    """``count`` new ``resource.res_pk`` values for rows inserted with explicit keys.
+
+    SQLite's single writer holds the database lock for the whole transaction, so the keys
+    after the largest one are free; PostgreSQL draws them from the column's sequence.
+    """
+    if count == 0:
+        return []
+    if backend == "sqlite":
+        first = int(conn.exec_driver_sql("SELECT coalesce(max(res_pk), 0) FROM resource").scalar())
+        return list(range(first + 1, first + 1 + count))
+    rows = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('resource', 'res_pk'))"
+        " FROM generate_series(1, %(n)s)",
+        {"n": count},
+    )
+    return [int(r[0]) for r in rows]
+

@@ -30,6 +30,9 @@ from .bulk import put_many
 from .context import Caller
 from .dialect import lock_for_update, lock_key
 from .history import HistoryPage, HistoryQuery, read_history
+from .ingest_prepare import PreparedChunk
+from .ingest_write import ChunkCounts, write_chunk
+from .meta import check_id, with_meta
 from .rows import (
     CurrentRow,
     NewVersion,
@@ -61,16 +64,6 @@ _READ_VERSION = select(
     resource_history.c.res_id == bindparam("i"),
     resource_history.c.version_id == bindparam("v"),
 )
-
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
-
-
-def check_id(rid: str) -> None:
-    """R4 ids: 1–64 characters of ``[A-Za-z0-9\\-\\.]`` (https://hl7.org/fhir/R4/datatypes.html#id)."""
-    if not (0 < len(rid) <= 64) or not set(rid) <= _ID_CHARS:
-        raise error(
-            "CH-2007", f"{rid[:80]!r} is not a valid resource id: use 1–64 of A–Z a–z 0–9 - ."
-        )
 
 
 class Repository:
@@ -448,6 +441,10 @@ class Repository:
         """Store many resources with their own ids in one transaction (see :mod:`.bulk`)."""
         return put_many(self, resources)
 
+    def write_prepared(self, chunk: PreparedChunk) -> ChunkCounts:
+        """Store a chunk prepared for import in one transaction (see :mod:`.ingest_write`)."""
+        return write_chunk(self, chunk)
+
     # ------------------------------------------------------------------ internals
 
     def _lock(self, stmt: Any) -> Any:
@@ -506,7 +503,7 @@ class Repository:
         else:
             self._check_if_match(rtype, rid, row, if_match)
             version_id = row.version_id + 1
-        document = _with_meta(body, rid, version_id, format_instant(now))
+        document = with_meta(body, rid, version_id, format_instant(now))
         content = orjson.dumps(document)
         version = NewVersion(
             rtype, rid, version_id, now, "POST" if row is None else method, content, document
@@ -557,20 +554,6 @@ def _resource_type(body: Any) -> str:
 
 def _self_patient(rtype: str, rid: str | None) -> list[str]:
     return [rid] if rtype == "Patient" and rid else []
-
-
-def _with_meta(
-    body: dict[str, Any], rid: str, version_id: int, last_updated: str
-) -> dict[str, Any]:
-    """The document to store: resourceType, id and meta first, then the client's elements."""
-    meta = dict(body.get("meta") or {})
-    meta["versionId"] = str(version_id)
-    meta["lastUpdated"] = last_updated
-    document: dict[str, Any] = {"resourceType": body["resourceType"], "id": rid, "meta": meta}
-    for key, value in body.items():
-        if key not in document:
-            document[key] = value
-    return document
 
 
 __all__ = ["Repository", "check_id"]

@@ -3,7 +3,7 @@
 Writing (validation, index extraction, SQL) is the slow half of seeding and runs in the
 process that holds the Repository; generating and hashing the next chunks runs meanwhile in
 a child process (``python -m countyhealth.synthetic.pipeline``), which writes each chunk as
-one JSON frame to its standard output. A pipe holds little, so the child waits while the
+one frame of NDJSON to its standard output. A pipe holds little, so the child waits while the
 parent writes and memory stays bounded however large the county. A fresh interpreter rather
 than a fork: the parent already runs the audit writer thread. The content is the same as
 in-process generation: the stream of resources depends only on the options.
@@ -32,7 +32,9 @@ _HEADER = struct.Struct(">IQ")  # residents completed, payload length
 
 @dataclass(slots=True)
 class Chunk:
-    resources: list[dict[str, Any]]
+    """Resources as dicts (generated here) or JSON texts (received from the child process)."""
+
+    resources: list[dict[str, Any]] | list[bytes]
     residents: int
 
 
@@ -101,7 +103,8 @@ def produce(options: SeedOptions, out: IO[bytes]) -> None:
     """Write the county to ``out`` as frames: chunks, then the totals."""
     for item in chunks_in_process(options):
         if isinstance(item, Chunk):
-            _write_frame(out, b"C", item.residents, orjson.dumps(item.resources))
+            lines = b"\n".join([orjson.dumps(r) for r in item.resources])
+            _write_frame(out, b"C", item.residents, lines)
         else:
             _write_frame(out, b"D", 0, orjson.dumps([item.truth, item.counts, item.hashes]))
     out.flush()
@@ -129,7 +132,8 @@ def chunks_from_child(options: SeedOptions) -> Iterator[Chunk | Finished]:
                 except EOFError:
                     break
                 if head[:1] == b"C":
-                    yield Chunk(orjson.loads(payload), residents)
+                    # one resource per line: the receiver hands the texts on unparsed
+                    yield Chunk(payload.split(b"\n") if payload else [], residents)
                 else:
                     truth, counts, hashes = orjson.loads(payload)
                     finished = True

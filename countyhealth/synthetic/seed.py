@@ -1,20 +1,23 @@
 """Seeding a database with a synthetic county, and the report of what was written.
 
-Chunks go through :meth:`Repository.put_many`: each resource is validated against the R4
-definitions, indexed and audited like any client's write, and a chunk commits all or
-nothing. With ``parallel=True`` the next chunks are generated in a second process meanwhile.
+Chunks take the import path (:meth:`Repository.write_prepared`): each resource is validated
+against the R4 definitions, indexed and audited like any client's write, and a chunk commits
+all or nothing. With ``parallel=True`` the next chunks are generated in a second process
+meanwhile, and with ``workers`` they are validated and indexed in worker processes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..store.ingest_pool import Preparer
+from ..store.ingest_prepare import Item, PreparedChunk
 from .ground_truth import GroundTruth
 from .options import SeedOptions
 from .pipeline import Chunk, Finished, chunks_from_child, chunks_in_process
@@ -54,6 +57,7 @@ def seed_county(
     ground_truth: Path | None = None,
     progress: Progress | None = None,
     parallel: bool = False,
+    workers: int = 0,
 ) -> SeedReport:
     """Generate the county for ``options`` and write it through ``repo``.
 
@@ -64,21 +68,21 @@ def seed_county(
         ground_truth: where to write the ground-truth JSON (not written when ``None``).
         progress: called after every chunk with (residents written, resources written).
         parallel: generate in a second process while this one writes.
+        workers: processes that validate and index the resources while this one writes
+            (0: this process does it).
     """
     started = time.perf_counter()
     source = chunks_from_child(options) if parallel else chunks_in_process(options)
     written = residents = 0
     finished: Finished | None = None
-    for item in source:
-        if isinstance(item, Chunk):
-            if repo is not None and item.resources:
-                repo.put_many(item.resources)
-            written += len(item.resources)
-            residents += item.residents
+    for unit in _written(repo, source, workers):
+        if isinstance(unit, _Generated):
+            written += unit.resources
+            residents += unit.residents
             if progress is not None:
                 progress(residents, written)
         else:
-            finished = item
+            finished = unit
     assert finished is not None
     if ground_truth is not None:
         ground_truth.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +96,40 @@ def seed_county(
         ground_truth=ground_truth,
         truth=finished.truth,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Generated:
+    residents: int
+    resources: int
+
+
+def _written(
+    repo: Repository | None, source: Iterator[Chunk | Finished], workers: int
+) -> Iterator[_Generated | Finished]:
+    """Write the chunks of ``source`` (prepared in ``workers`` processes), in order."""
+
+    def units() -> Iterator[list[Item] | _Generated | Finished]:
+        for item in source:
+            if isinstance(item, Chunk):
+                if repo is not None and item.resources:
+                    yield [(None, r) for r in item.resources]
+                yield _Generated(item.residents, len(item.resources))
+            else:
+                yield item
+
+    if repo is None:
+        yield from (u for u in units() if not isinstance(u, list))
+        return
+    with Preparer(workers) as preparer:
+        for unit in preparer.prepare(units(), repo.store.clock.now_us):
+            if isinstance(unit, PreparedChunk):
+                counts = repo.write_prepared(unit)
+                if counts.rejected:
+                    outcome = unit.rejected[0].outcome
+                    raise RuntimeError(f"the generator wrote an invalid resource: {outcome}")
+            elif isinstance(unit, _Generated | Finished):
+                yield unit
 
 
 def generate_resources(options: SeedOptions) -> tuple[list[dict[str, Any]], GroundTruth]:
