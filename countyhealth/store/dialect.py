@@ -168,4 +168,3 @@ def reserve_resource_keys(conn: Any, count: int, backend: str) -> list[int]:
         {"n": count},
     )
     return [int(r[0]) for r in rows]
-
