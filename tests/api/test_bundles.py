@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
+from countyhealth.rest import process_bundle
+from countyhealth.store import Repository
 from tests.support.fhir_package import example_instances, package_files, skip_reason
 
 SYSTEM = "urn:oid:2.16.156.10011.1.3"
@@ -242,3 +245,196 @@ def test_official_transaction_and_batch_examples(client: TestClient) -> None:
             results[name] = client.post("/fhir", json=res).status_code
     assert results, "the package holds transaction and batch examples"
     assert {n: s for n, s in results.items() if s >= 500} == {}
+
+
+# ---------------------------------------------------------------------- regressions from the
+# official transaction and batch examples (tests/api/test_official_bundles.py)
+
+
+def test_operations_in_entries(client: TestClient) -> None:
+    """$operations run in entries; an unknown one is refused, not taken for a create."""
+    validate = {
+        "resource": {
+            "resourceType": "Parameters",
+            "parameter": [{"name": "resource", "resource": {"resourceType": "Patient"}}],
+        },
+        "request": {"method": "POST", "url": "Patient/$validate"},
+    }
+    r = client.post("/fhir", json={"resourceType": "Bundle", "type": "batch", "entry": [validate]})
+    assert r.status_code == 200, r.text
+    entry = r.json()["entry"][0]
+    assert entry["response"]["status"] == "200 OK"
+    assert entry["resource"]["resourceType"] == "OperationOutcome"
+    lookup = {
+        "resource": {"resourceType": "ValueSet", "status": "active"},
+        "request": {"method": "POST", "url": "ValueSet/$lookup"},
+    }
+    r = client.post(
+        "/fhir", json={"resourceType": "Bundle", "type": "transaction", "entry": [lookup]}
+    )
+    assert r.status_code == 404
+    assert r.json()["issue"][0]["details"]["coding"][0]["code"] == "CH-2014"
+    assert search_ids(client, "ValueSet") == []
+    with_id = {
+        "resource": {"resourceType": "Patient"},
+        "request": {"method": "POST", "url": "Patient/p9"},
+    }
+    r = client.post(
+        "/fhir", json={"resourceType": "Bundle", "type": "transaction", "entry": [with_id]}
+    )
+    assert r.status_code == 400
+    assert r.json()["issue"][0]["details"]["coding"][0]["code"] == "CH-7002"
+
+
+def test_links_in_uri_elements_and_narrative_follow_new_ids(client: TestClient) -> None:
+    """http.html#trules: matching links in uri/url elements and narrative href change too."""
+    binary_url = "http://other.example/fhir/Binary/b1"
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:0b7cbd5e-95c4-4c5c-9d51-0dbf5ad5a9a1",
+                "resource": {
+                    "resourceType": "DocumentReference",
+                    "status": "current",
+                    "text": {
+                        "status": "generated",
+                        "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><a href="{binary_url}">doc</a></div>',
+                    },
+                    "content": [{"attachment": {"contentType": "text/plain", "url": binary_url}}],
+                },
+                "request": {"method": "POST", "url": "DocumentReference"},
+            },
+            {
+                "fullUrl": binary_url,
+                "resource": {"resourceType": "Binary", "id": "b1", "contentType": "text/plain"},
+                "request": {"method": "POST", "url": "Binary"},
+            },
+            {  # a PUT keeps its id: its canonical URL is not a link to rewrite
+                "fullUrl": "http://hl7.org/fhir/ValueSet/kept",
+                "resource": {
+                    "resourceType": "ValueSet",
+                    "id": "kept",
+                    "url": "http://hl7.org/fhir/ValueSet/kept",
+                    "status": "active",
+                },
+                "request": {"method": "PUT", "url": "ValueSet/kept"},
+            },
+        ],
+    }
+    r = client.post("/fhir", json=bundle)
+    assert r.status_code == 200, r.text
+    locations = [e["response"]["location"] for e in r.json()["entry"]]
+    binary = "/".join(locations[1].split("/")[-4:-2])
+    assert binary.startswith("Binary/") and binary != "Binary/b1"
+    doc = client.get("/fhir/" + "/".join(locations[0].split("/")[-4:-2])).json()
+    assert doc["content"][0]["attachment"]["url"] == binary
+    assert f'href="{locations[1].split("/_history")[0]}"' in doc["text"]["div"]
+    assert client.get("/fhir/ValueSet/kept").json()["url"] == "http://hl7.org/fhir/ValueSet/kept"
+
+
+def test_references_to_conditional_update_and_restful_full_urls(client: TestClient) -> None:
+    """A conditional PUT's fullUrl resolves to what it writes; a relative reference in an
+    entry with a RESTful fullUrl is relative to that root (bundle.html#references)."""
+    client.put(
+        "/fhir/Patient/known",
+        json={
+            "resourceType": "Patient",
+            "id": "known",
+            "identifier": [{"system": SYSTEM, "value": "K1"}],
+        },
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:5c0ad1d9-b1a6-4e8b-9b51-2d9b8f7c2a10",
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": SYSTEM, "value": "K1"}],
+                    "gender": "female",
+                },
+                "request": {"method": "PUT", "url": f"Patient?identifier={SYSTEM}|K1"},
+            },
+            {
+                "fullUrl": "http://other.example/fhir/Practitioner/d1",
+                "resource": {"resourceType": "Practitioner"},
+                "request": {"method": "POST", "url": "Practitioner"},
+            },
+            {
+                "fullUrl": "http://other.example/fhir/Observation/o1",
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "bp"},
+                    "subject": {"reference": "urn:uuid:5c0ad1d9-b1a6-4e8b-9b51-2d9b8f7c2a10"},
+                    "performer": [{"reference": "Practitioner/d1"}],
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ],
+    }
+    r = client.post("/fhir", json=bundle)
+    assert r.status_code == 200, r.text
+    statuses = [e["response"]["status"] for e in r.json()["entry"]]
+    assert statuses == ["200 OK", "201 Created", "201 Created"]
+    practitioner = r.json()["entry"][1]["response"]["location"].split("/")[-3]
+    observation = search_ids(client, "Observation?subject=Patient/known")
+    assert len(observation) == 1
+    stored = client.get(f"/fhir/Observation/{observation[0]}").json()
+    assert stored["performer"][0]["reference"] == f"Practitioner/{practitioner}"
+    assert client.get("/fhir/Patient/known").json()["gender"] == "female"
+
+
+def test_conditional_read_and_searches_in_entries(client: TestClient) -> None:
+    """ifNoneMatch answers 304; searches report ignored parameters; compartment search."""
+    for _ in range(2):
+        client.put("/fhir/Patient/p5", json={"resourceType": "Patient", "id": "p5"})
+    client.put(
+        "/fhir/Observation/o5",
+        json={
+            "resourceType": "Observation",
+            "id": "o5",
+            "status": "final",
+            "code": {"text": "bp"},
+            "subject": {"reference": "Patient/p5"},
+        },
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"request": {"method": "GET", "url": "Patient/p5", "ifNoneMatch": 'W/"2"'}},
+            {"request": {"method": "GET", "url": "Patient/p5", "ifNoneMatch": 'W/"1"'}},
+            {"request": {"method": "GET", "url": "Observation?patient=p5&_list=$current"}},
+            {"request": {"method": "GET", "url": "Patient/p5/Observation"}},
+            {"request": {"method": "GET", "url": "Patient/p5/nonsense"}},
+        ],
+    }
+    r = client.post("/fhir", json=bundle)
+    assert r.status_code == 200, r.text
+    entries = r.json()["entry"]
+    assert entries[0]["response"]["status"] == "304 Not Modified"
+    assert "resource" not in entries[0]
+    assert entries[1]["resource"]["id"] == "p5"
+    found = entries[2]["resource"]
+    assert [e["search"]["mode"] for e in found["entry"]] == ["match", "outcome"]
+    assert "_list" in str(found["entry"][1]["resource"])
+    assert found["link"][0]["relation"] == "self"
+    assert [e["resource"]["id"] for e in entries[3]["resource"]["entry"]] == ["o5"]
+    assert entries[4]["response"]["status"] == "400"
+
+
+def test_batch_conditional_create_matches_inside_its_unit_of_work(
+    client: TestClient, repo: Repository
+) -> None:
+    """Parallel batch entries with the same ifNoneExist create one resource."""
+    entry = visit()["entry"][0]
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [entry]}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: process_bundle(repo, bundle, "http://x/fhir"), range(16)))
+    statuses = sorted(a["entry"][0]["response"]["status"] for a in answers)
+    assert statuses == ["200 OK"] * 15 + ["201 Created"]
+    assert len(search_ids(client, f"Patient?identifier={SYSTEM}|11010519491231002X")) == 1
