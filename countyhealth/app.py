@@ -16,6 +16,7 @@ from .api.capability import capability_statement
 from .api.handlers import install_error_handlers
 from .api.media import fhir_response, negotiate, pretty
 from .api.rest import router as rest_router
+from .bulk import BulkWorker
 from .config import Settings
 from .fhir import compartment, definitions
 from .fhir.validation import precompile
@@ -29,8 +30,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        store.close()
+        worker = BulkWorker(store) if settings.bulk_worker else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            store.close()
 
     app = FastAPI(
         title="CountyHealth",

@@ -84,6 +84,52 @@ class Settings(BaseSettings):
         10, ge=1, description="Connections kept per worker process (PostgreSQL)."
     )
     log_level: str = Field("info", description="Log level of the server (debug, info, warning).")
+    bulk_dir: str = Field(
+        "data/bulk",
+        description="Folder of the files of bulk data jobs ($export output, $import input and "
+        "reports): one folder per job.",
+    )
+    bulk_worker: bool = Field(
+        True,
+        description="Run bulk data jobs in a background thread of each server process. When "
+        "off, jobs wait for a process whose worker is on.",
+    )
+    bulk_page_size: int = Field(
+        1000, ge=1, description="Resources an export reads from the database per round trip."
+    )
+    bulk_max_lines_per_file: int = Field(
+        100_000,
+        ge=1,
+        description="Most resources in one $export NDJSON file; more of the same type go to "
+        "further files.",
+    )
+    bulk_stale_seconds: float = Field(
+        120.0,
+        ge=1,
+        description="A running bulk job whose worker has not reported for this long is taken "
+        "to be interrupted (its process ended) and is queued again: an export starts over, an "
+        "import resumes after its last committed chunk.",
+    )
+    bulk_import_workers: int = Field(
+        1,
+        ge=0,
+        description="Processes that validate and index the resources of an $import job while "
+        "the server writes (0: the worker thread does it).",
+    )
+    bulk_import_chunk_size: int = Field(
+        1000, ge=1, description="Resources an $import job writes per database transaction."
+    )
+    bulk_import_max_bytes: int = Field(
+        2 * 1024**3,
+        ge=1,
+        description="Largest NDJSON body an $import kick-off accepts (as sent, so compressed "
+        "when sent with Content-Encoding: gzip).",
+    )
+    bulk_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often an idle bulk worker looks for jobs submitted by other processes.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -90,6 +90,14 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-4003", 403, "forbidden", "Scope does not allow this interaction"),
     # 5xxx — configuration
     ("CH-5001", 500, "exception", "Unsafe configuration"),
+    # 8xxx — bulk data (asynchronous jobs such as $export)
+    ("CH-8001", 404, "not-found", "Unknown bulk data job"),
+    ("CH-8002", 400, "invalid", "Bulk data kick-off needs Prefer: respond-async"),
+    ("CH-8003", 400, "not-supported", "Unsupported _outputFormat"),
+    ("CH-8004", 400, "invalid", "Invalid _typeFilter"),
+    ("CH-8005", 500, "exception", "Bulk data job failed"),
+    ("CH-8006", 404, "not-found", "Unknown bulk data output file"),
+    ("CH-8007", 400, "not-supported", "Unsupported bulk data parameter"),
 )
 
 

@@ -59,6 +59,7 @@ def make_settings(
         "database_url": url,
         "audit_flush_ms": 0.5,
         "audit_spool_dir": str(tmp_path / "audit-spool"),
+        "bulk_dir": str(tmp_path / "bulk"),
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]

@@ -7,7 +7,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import error
 from ..operations import OperationContext, find
 from ..operations.registry import parameters_from_body, parameters_from_query
 from ..store import Repository
@@ -20,13 +19,14 @@ def dispatch_operation(
     """Run operation ``code`` at system, type or instance level."""
     if rtype is not None:
         repo.check_type(rtype)
-    operation = find(code)
     ctx = OperationContext(
-        rtype, rid, repo.store.settings.base_url, tuple(request.query_params.multi_items())
+        rtype,
+        rid,
+        repo.store.settings.base_url,
+        tuple(request.query_params.multi_items()),
+        prefer=request.headers.get("prefer", ""),
     )
-    if not operation.allowed_at(ctx) or not operation.applies_to(rtype):
-        level = "an instance" if rid else ("a type" if rtype else "the system")
-        raise error("CH-2014", f"${code} cannot be invoked on {level}")
+    operation = find(code, ctx)
     if body is None:
         values = parameters_from_query(request.query_params, request.query_params.getlist)
     elif isinstance(body, dict) and body.get("resourceType") != "Parameters":

@@ -26,9 +26,9 @@ from ..fhir import definitions
 from ..fhir.instant import parse_period
 from ..rest import process_bundle
 from ..rest.results import history_bundle, stored_location
-from ..store import HistoryQuery, Repository, Store, Stored
-from . import search
-from .auth import TokenVerifier
+from ..store import HistoryQuery, Repository, Stored
+from . import bulk, search
+from .deps import repository
 from .media import fhir_response, negotiate, prefer_return, pretty, read_json_body
 from .operations import dispatch_operation
 
@@ -45,15 +45,6 @@ TYPE_INTERACTIONS = (
     "create",
 )
 SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
-
-
-def repository(request: Request) -> Repository:
-    """The Repository for the caller of ``request`` (401 without a valid token)."""
-    verifier: TokenVerifier = request.app.state.verifier
-    client = request.client.host if request.client else None
-    caller = verifier.caller(request.headers.get("authorization"), client)
-    store: Store = request.app.state.store
-    return store.repository(caller)
 
 
 def _version_headers(settings_base: str, stored: Stored, location: bool = False) -> dict[str, str]:
@@ -238,6 +229,8 @@ async def delete(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
+    if request.path_params["rtype"].startswith("$"):
+        return await system_operation(request)
     negotiate(request)
     repo = repository(request)
     settings = repo.store.settings
@@ -322,7 +315,21 @@ async def bundle(request: Request) -> Response:
     return fhir_response(result, 200, indent=pretty(request))
 
 
+async def system_operation(request: Request) -> Response:
+    """$operations at system level: ``[base]/$name`` by GET, or by POST with a Parameters body
+    (an empty POST body means no parameters)."""
+    negotiate(request)
+    repo = repository(request)
+    code = request.path_params["rtype"][1:]
+    body = None
+    if request.method == "POST" and await request.body():
+        body = await read_json_body(request, repo.store.settings.max_body_bytes)
+    return await run_in_threadpool(dispatch_operation, request, repo, None, None, code, body)
+
+
 async def search_type(request: Request) -> Response:
+    if request.path_params["rtype"].startswith("$"):
+        return await system_operation(request)
     return await search.search_type(request, repository(request))
 
 
@@ -332,6 +339,7 @@ async def search_system(request: Request) -> Response:
 
 router = Router(
     routes=[
+        *bulk.routes,
         Route("/", search_system, methods=["GET"]),
         Route("/", bundle, methods=["POST"]),
         Route("/_search", search_system, methods=["POST"]),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,10 @@ def _surnames() -> tuple[dict[str, str], dict[str, str]]:
     return data["compound"], data["single"]
 
 
-def _syllables(text: str) -> list[str]:
-    return [s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore") if s.strip()]
+@lru_cache(maxsize=65536)
+def _syllables(text: str) -> tuple[str, ...]:
+    # given names repeat across a county, and pypinyin's phrase matching is slow
+    return tuple(s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore") if s.strip())
 
 
 def name_syllables(family: str, given: str) -> list[str]:
@@ -46,7 +48,7 @@ def name_syllables(family: str, given: str) -> list[str]:
     elif family[:1] in single:
         syllables.append(single[family[:1]])
         rest = family[1:]
-    syllables += _syllables(rest) + _syllables(given)
+    syllables += [*_syllables(rest), *_syllables(given)]
     return [s.lower() for s in syllables]
 
 

@@ -8,7 +8,7 @@ content (no new versions), so resuming never duplicates data.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -20,6 +20,8 @@ class Checkpoint:
     source: int = -1  # the last source fully or partly imported
     item: int = -1  # the last item of that source whose chunk committed
     complete: bool = False
+    #: what the runs so far did (created, updated, unchanged, rejected, bundles)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def covers(self, source: int, item: int) -> bool:
         """Whether (source, item) was committed by an earlier run."""
@@ -34,7 +36,8 @@ def load(path: Path, fingerprint: str) -> Checkpoint:
         return Checkpoint(fingerprint)
     if data.get("fingerprint") != fingerprint:
         return Checkpoint(fingerprint)
-    return Checkpoint(fingerprint, data["source"], data["item"], data["complete"])
+    counts = {str(k): int(v) for k, v in (data.get("counts") or {}).items()}
+    return Checkpoint(fingerprint, data["source"], data["item"], data["complete"], counts)
 
 
 def save(path: Path, state: Checkpoint) -> None:
@@ -47,6 +50,7 @@ def save(path: Path, state: Checkpoint) -> None:
                 "source": state.source,
                 "item": state.item,
                 "complete": state.complete,
+                "counts": state.counts,
             }
         )
     )

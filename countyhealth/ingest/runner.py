@@ -56,10 +56,19 @@ class ImportReport:
     already_complete: bool = False
     rejects_path: Path | None = None
     by_source_rejected: dict[str, int] = field(default_factory=dict)
+    #: the counts of the earlier runs of a resumed import (from its checkpoint)
+    earlier: dict[str, int] = field(default_factory=dict)
 
     @property
     def stored(self) -> int:
         return self.created + self.updated + self.unchanged
+
+    def totals(self) -> dict[str, int]:
+        """The counts of every run of this import so far, this one included."""
+        return {name: self.earlier.get(name, 0) + getattr(self, name) for name in _COUNTED}
+
+
+_COUNTED = ("created", "updated", "unchanged", "rejected", "bundles")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +112,12 @@ def import_paths(
     if state_path is not None and not restart:
         state = checkpoint.load(state_path, state.fingerprint)
         report.resumed = state.source >= 0
+        report.earlier = dict(state.counts)
         if state.complete:
             report.already_complete = True
             return report
     rejects = RejectsFile(rejects_path, append=report.resumed)
-    names = {s.index: str(s.path) for s in sources}
+    names = {s.index: s.name for s in sources}
     done = 0
     try:
         with Preparer(workers) as preparer:
@@ -124,11 +134,13 @@ def import_paths(
                     _reject(report, rejects, names, unit.position, unit.outcome)
                 rejects.flush()
                 state.source, state.item = last.source, last.item
+                state.counts = report.totals()
                 if state_path is not None:
                     checkpoint.save(state_path, state)
                 if progress is not None:
                     progress(done, last.bytes_done, report.total_bytes)
         state.complete = True
+        state.counts = report.totals()
         if state_path is not None:
             checkpoint.save(state_path, state)
     finally:

@@ -33,6 +33,9 @@ class Source:
     index: int
     path: Path
     size: int
+    #: how reports name the file: as given, or relative to the folder given (so that the
+    #: server's folders do not show in the rejects of an $import job)
+    name: str = ""
 
     @property
     def is_ndjson(self) -> bool:
@@ -51,15 +54,16 @@ class Position:
 
 def find_sources(paths: list[Path]) -> list[Source]:
     """The files to import for ``paths`` (files, or folders searched recursively)."""
-    files: list[Path] = []
+    files: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and _importable(p.name)))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _importable(p.name))
+            files.extend((p, str(Path(path.name) / p.relative_to(path))) for p in found)
         elif path.is_file():
-            files.append(path)
+            files.append((path, str(path)))
         else:
             raise error("CH-1006", f"{path} does not exist")
-    return [Source(i, p, p.stat().st_size) for i, p in enumerate(files)]
+    return [Source(i, p, p.stat().st_size, name) for i, (p, name) in enumerate(files)]
 
 
 def fingerprint(sources: list[Source]) -> str:
@@ -98,7 +102,7 @@ def read_json(source: Source) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise error("CH-1001", f"{source.path}: not valid JSON: {exc}") from None
+        raise error("CH-1001", f"{source.name}: not valid JSON: {exc}") from None
 
 
 def is_request_bundle(document: Any) -> bool:

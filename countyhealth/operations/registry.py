@@ -25,6 +25,8 @@ class OperationContext:
     base_url: str
     #: the request's query parameters (for page links of operations that page)
     query: tuple[tuple[str, str], ...] = ()
+    #: the request's ``Prefer`` header (asynchronous operations need ``respond-async``)
+    prefer: str = ""
 
 
 @dataclass(slots=True)
@@ -59,25 +61,34 @@ class Operation:
         return rtype is None or "Resource" in resources or rtype in resources
 
 
+#: Keyed by OperationDefinition id: one code may have a definition per level or type (the
+#: Bulk Data IG defines ``export`` for the system, for Patient and for Group instances).
 _REGISTRY: dict[str, Operation] = {}
 
 
 def register(operation: Operation) -> Operation:
-    _REGISTRY[operation.code] = operation
+    _REGISTRY[str(operation.definition["id"])] = operation
     return operation
 
 
 def operations() -> list[Operation]:
-    from . import everything, validate  # noqa: F401  (they register themselves)
+    from . import everything, export, validate  # noqa: F401  (they register themselves)
 
-    return sorted(_REGISTRY.values(), key=lambda op: op.code)
+    return sorted(_REGISTRY.values(), key=lambda op: (op.code, str(op.definition["id"])))
 
 
-def find(code: str) -> Operation:
-    for op in operations():
-        if op.code == code:
+def find(code: str, ctx: OperationContext | None = None) -> Operation:
+    """The operation ``code``; with ``ctx``, the definition of it that applies there."""
+    named = [op for op in operations() if op.code == code]
+    if not named:
+        raise error("CH-2014", f"${code[:60]} is not an operation of this server")
+    if ctx is None:
+        return named[0]
+    for op in named:
+        if op.allowed_at(ctx) and op.applies_to(ctx.type):
             return op
-    raise error("CH-2014", f"${code[:60]} is not an operation of this server")
+    level = "an instance" if ctx.id else ("a type" if ctx.type else "the system")
+    raise error("CH-2014", f"${code} cannot be invoked on {level}")
 
 
 def parameters_from_body(body: Any) -> dict[str, list[Any]]:

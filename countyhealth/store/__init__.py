@@ -1,7 +1,9 @@
 """The FHIR resource store: the Repository is the only door to data."""
 
 from .context import Caller, system_caller
+from .export_read import ALL_PATIENTS, ExportSelection
 from .history import HistoryPage, HistoryQuery
+from .jobs import CallerJobs, Job, JobStore
 from .migrate import migrate
 from .repository import Repository
 from .scopes import Scopes
@@ -9,9 +11,14 @@ from .store import Store
 from .stored import Stored
 
 __all__ = [
+    "ALL_PATIENTS",
     "Caller",
+    "CallerJobs",
+    "ExportSelection",
     "HistoryPage",
     "HistoryQuery",
+    "Job",
+    "JobStore",
     "Repository",
     "Scopes",
     "Store",

@@ -8,11 +8,13 @@ PostgreSQL is the production backend through psycopg 3; writers lock the resourc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event
+import orjson
+from sqlalchemy import ARRAY, Engine, String, and_, bindparam, create_engine, event, func, select
 from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.sql import Select
 
@@ -168,3 +170,13 @@ def reserve_resource_keys(conn: Any, count: int, backend: str) -> list[int]:
         {"n": count},
     )
     return [int(r[0]) for r in rows]
+
+
+def in_values(column: Any, values: Sequence[str], backend: str) -> Any:
+    """``column IN (values)`` with the values bound as one parameter, however many there are
+    (SQLite limits the number of parameters of a statement): a JSON array read by
+    ``json_each`` on SQLite, an array read by ``unnest`` on PostgreSQL."""
+    if backend == "sqlite":
+        rows = func.json_each(bindparam(None, orjson.dumps(list(values)).decode(), String))
+        return column.in_(select(rows.table_valued("value").c.value))
+    return column.in_(select(func.unnest(bindparam(None, list(values), ARRAY(String)))))

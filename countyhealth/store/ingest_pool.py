@@ -10,6 +10,7 @@ SearchParameters, so that its index rows are the ones a single write would produ
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -24,8 +25,13 @@ T = TypeVar("T")
 
 def _start_worker(custom: list[dict[str, Any]]) -> None:
     set_custom_parameters(custom)
-    # load the definitions now rather than inside the first chunk
+    # load the definitions now rather than inside the first chunk, then keep the collector
+    # off them: preparing makes many short-lived acyclic objects, and with the default
+    # thresholds the collector would keep walking the definitions
     prepare_chunk([(None, {"resourceType": "Basic", "code": {"text": "warm-up"}})], 0)
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 class Preparer:

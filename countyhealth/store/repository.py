@@ -29,9 +29,11 @@ from .audit import build_audit_event
 from .bulk import put_many
 from .context import Caller
 from .dialect import lock_for_update, lock_key
+from .export_read import ExportSelection, export_pages
 from .history import HistoryPage, HistoryQuery, read_history
 from .ingest_prepare import PreparedChunk
 from .ingest_write import ChunkCounts, write_chunk
+from .jobs import CallerJobs
 from .meta import check_id, with_meta
 from .rows import (
     CurrentRow,
@@ -444,6 +446,17 @@ class Repository:
     def write_prepared(self, chunk: PreparedChunk) -> ChunkCounts:
         """Store a chunk prepared for import in one transaction (see :mod:`.ingest_write`)."""
         return write_chunk(self, chunk)
+
+    # ------------------------------------------------------------------ bulk data
+
+    @property
+    def jobs(self) -> CallerJobs:
+        """The caller's bulk data jobs (see :mod:`.jobs`): others' jobs look unknown."""
+        return CallerJobs(self.store.jobs, self.caller)
+
+    def export_pages(self, selection: ExportSelection, page_size: int) -> Iterator[list[Stored]]:
+        """One resource type of a bulk export, page by page (see :mod:`.export_read`)."""
+        return export_pages(self, selection, page_size)
 
     # ------------------------------------------------------------------ internals
 

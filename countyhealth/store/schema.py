@@ -195,3 +195,29 @@ search_param_state = Table(
     Column("resume_after", BigInteger, nullable=False, default=0),
     Column("updated_us", BigInteger, nullable=False),
 )
+
+#: Asynchronous bulk data jobs (``$export``; ``kind`` leaves room for other kinds such as an
+#: import). ``caller`` is the JSON of the Caller the job runs as (its scopes included), so the
+#: access rules of the request apply while it runs; ``owner`` (``kind/id`` of that caller) is
+#: the only party who may poll, download or cancel. ``params`` and ``manifest`` are JSON;
+#: ``error`` is the OperationOutcome of a failed job. ``updated_us`` is the worker's heartbeat.
+bulk_job = Table(
+    "bulk_job",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("caller", Text, nullable=False),
+    Column("request_url", Text, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("progress", String(200), nullable=False, default=""),
+    Column("runner", String(120), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Column("manifest", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_bulk_job_status_created", "status", "created_us"),
+    Index("ix_bulk_job_owner_created", "owner", "created_us"),
+)

@@ -58,6 +58,13 @@ class Scopes:
             grants.append(Grant(context, rtype, frozenset(letters)))
         return cls(tuple(grants))
 
+    def text(self) -> str:
+        """The grants as v2 scope text; ``Scopes.parse(s.text())`` gives the same grants."""
+        return " ".join(
+            f"{g.context}/{g.resource_type}.{''.join(c for c in 'cruds' if c in g.permissions)}"
+            for g in self.grants
+        )
+
     def allows(self, resource_type: str, interaction: str) -> bool:
         letter = PERMISSION[interaction]
         return any(

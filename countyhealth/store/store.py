@@ -1,6 +1,9 @@
-"""The per-process store: engines, clock, audit writer and index extraction, built by a factory."""
+"""The per-process store: engines, clock, audit writer, index extraction and bulk jobs, built by
+a factory."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from ..config import Settings
 from ..fhir.indexing import extract
@@ -8,6 +11,7 @@ from .audit_writer import AuditWriter
 from .clock import Clock
 from .context import Caller
 from .dialect import Engines, create_engines
+from .jobs import JobStore
 from .repository import Repository
 from .rows import IndexExtractor, no_index_rows
 from .search_state import SearchParamState
@@ -24,6 +28,7 @@ class Store:
         self.clock = Clock()
         self.extract = extract
         self.search_state = SearchParamState(engines, self.clock.now_us)
+        self.jobs = JobStore(engines, self.clock, Path(settings.bulk_dir))
         self.audit = AuditWriter(
             engines.write.begin,
             extract,
