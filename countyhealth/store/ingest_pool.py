@@ -40,6 +40,7 @@ class Preparer:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._thresholds: tuple[int, int, int] | None = None
         if workers > 0:
             self._pool = ProcessPoolExecutor(
                 max_workers=workers,
@@ -81,8 +82,16 @@ class Preparer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
 
     def __enter__(self) -> Preparer:
+        # while chunks arrive, this process unpickles and drops hundreds of thousands of small
+        # acyclic tuples a second; the default thresholds would run a collection every 700
+        # of them (a third of the writing time). Restored on exit.
+        self._thresholds = gc.get_threshold()
+        gc.set_threshold(max(self._thresholds[0], 50_000), *self._thresholds[1:])
         return self
 
     def __exit__(self, *_exc: object) -> None:
