@@ -455,7 +455,7 @@ def _run(repo: Repository, e: Entry, base: str, ids: _Ids) -> dict[str, Any]:
             return _written(ids.existing[e.index], "200 OK", base)
         rtype, rid = ids.created[e.index].split("/", 1)
         body = {**e.resource, "id": rid}
-        stored, _ = repo.update(rtype, rid, body)
+        stored = repo.create(body, assigned_id=rid)
         return _written(stored, "201 Created", base)
     if e.method == "PUT":
         if not isinstance(e.resource, dict):

@@ -315,14 +315,21 @@ class Repository:
 
     # ------------------------------------------------------------------ writes
 
-    def create(self, body: dict[str, Any]) -> Stored:
-        """create: POST [type]. A client-supplied id is ignored, as R4 requires."""
+    def create(self, body: dict[str, Any], assigned_id: str | None = None) -> Stored:
+        """create: POST [type]. A client-supplied id is ignored, as R4 requires.
+
+        Args:
+            assigned_id: an id the server chose beforehand — a transaction gives its POST
+                entries their ids first, so that other entries can refer to them
+                (https://hl7.org/fhir/R4/http.html#trules). It must be new.
+        """
         rtype = _resource_type(body)
         self.check_type(rtype)
         with self._audited("create", rtype, rtype, []):
             self.require(rtype, "create")
             check_resource(body)
-            rid = str(uuid.uuid4())
+            rid = assigned_id or str(uuid.uuid4())
+            check_id(rid)
             return self.write(lambda conn: self._put_version(conn, rtype, rid, body, None, "POST"))
 
     def update(

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
+from countyhealth.api.auth import issue_token
+from countyhealth.config import Settings
 from countyhealth.rest import process_bundle
 from countyhealth.store import Repository
 from tests.support.fhir_package import example_instances, package_files, skip_reason
@@ -438,3 +440,18 @@ def test_batch_conditional_create_matches_inside_its_unit_of_work(
     statuses = sorted(a["entry"][0]["response"]["status"] for a in answers)
     assert statuses == ["200 OK"] * 15 + ["201 Created"]
     assert len(search_ids(client, f"Patient?identifier={SYSTEM}|11010519491231002X")) == 1
+
+
+def test_post_entries_need_create_not_update(client: TestClient, settings: Settings) -> None:
+    """A HIS allowed only to create (``system/*.c`` plus search for If-None-Exist) posts a
+    visit: its POST entries are creates, so the missing update permission does not matter,
+    and the history records them as POSTs."""
+    token = issue_token(settings, "township-his", "system/*.c system/*.s")
+    r = client.post("/fhir", json=visit(), headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    location = r.json()["entry"][1]["response"]["location"]
+    history = client.get("/fhir/" + location.split("/fhir/")[1].split("/_history")[0] + "/_history")
+    assert history.json()["entry"][0]["request"]["method"] == "POST"
+    updater = issue_token(settings, "updater", "system/*.u system/*.s")
+    r = client.post("/fhir", json=visit(), headers={"Authorization": f"Bearer {updater}"})
+    assert r.status_code == 403, r.text
