@@ -107,7 +107,7 @@ def main() -> None:
                 "seconds": round(report.seconds, 1),
                 "resources_per_s": round(report.resources / report.seconds),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                "generator_peak_rss_mb": round(
+                "child_peak_rss_mb": round(  # the largest of the generator and the workers
                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
                 ),
                 "database_mb": size,

@@ -96,6 +96,7 @@ async def import_kickoff(request: Request) -> Response:
     if not (scopes.allows_any("create") or scopes.allows_any("update")):
         raise forbidden("the granted scopes allow no writes, so nothing could be imported")
     jobs = repo.jobs
+    base = settings.base_url.rstrip("/")
     job_id, folder = await run_in_threadpool(jobs.new_input)
     name = "upload.ndjson.gz" if encoding == "gzip" else "upload.ndjson"
     try:
@@ -103,12 +104,12 @@ async def import_kickoff(request: Request) -> Response:
         if size == 0:
             raise error("CH-1006", "the $import body is empty")
         job = await run_in_threadpool(
-            jobs.submit, "import", str(request.url), {"bytes": size, "file": name}, job_id
+            jobs.submit, "import", f"{base}/$import", {"bytes": size, "file": name}, job_id
         )
     except BaseException:
         await run_in_threadpool(jobs.discard_input, job_id)
         raise
-    location = f"{settings.base_url.rstrip('/')}/bulkstatus/{job.id}"
+    location = f"{base}/bulkstatus/{job.id}"
     text = f"import accepted ({size} bytes); poll {location}"
     return fhir_response(
         information(text), 202, indent=pretty(request), headers={"Content-Location": location}

@@ -453,9 +453,8 @@ def _run(repo: Repository, e: Entry, base: str, ids: _Ids) -> dict[str, Any]:
     if e.method == "POST":
         if e.index in ids.existing:
             return _written(ids.existing[e.index], "200 OK", base)
-        rtype, rid = ids.created[e.index].split("/", 1)
-        body = {**e.resource, "id": rid}
-        stored = repo.create(body, assigned_id=rid)
+        rid = ids.created[e.index].split("/", 1)[1]
+        stored = repo.create({**e.resource, "id": rid}, assigned_id=rid)
         return _written(stored, "201 Created", base)
     if e.method == "PUT":
         if not isinstance(e.resource, dict):

@@ -98,6 +98,7 @@ def test_import_stores_indexes_and_reports_rejects(client: TestClient, store: St
         "bundles": 0,
     }
     assert manifest["requiresAccessToken"] is True
+    assert manifest["request"] == f"{store.settings.base_url.rstrip('/')}/$import"
     [error_file] = manifest["error"]
     lines = client.get(local(error_file["url"])).text.splitlines()
     assert error_file["count"] == len(lines) == 2
