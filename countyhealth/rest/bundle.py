@@ -8,7 +8,7 @@ nothing is stored and the answer names the entry (``Bundle.entry[i]``). A batch 
 on its own and reports each outcome.
 
 Links to entries the server gives an id are also replaced in elements of type uri, url, oid
-and uuid and in narrative ``href``/``src`` (see :class:`_Links`). Entries may invoke registered
+and uuid and in narrative ``href``/``src`` (see :class:`Links`). Entries may invoke registered
 $operations (``POST Patient/$validate``) and read conditionally (``ifNoneMatch`` /
 ``ifModifiedSince`` answer ``304 Not Modified``).
 """
@@ -16,11 +16,8 @@ $operations (``POST Patient/$validate``) and read conditionally (``ifNoneMatch``
 from __future__ import annotations
 
 import base64
-import html
-import re
 import uuid
 from dataclasses import dataclass
-from functools import cache
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -28,95 +25,13 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 
 from ..errors import Issue, OperationOutcomeError, error, operation_outcome
-from ..fhir import definitions
 from ..fhir.instant import format_instant, parse_period
 from ..fhir.search_request import parse_search
 from ..operations.registry import OperationContext, operations, parameters_from_body
 from ..store import HistoryQuery, Repository, Stored
+from .bundle_entry import ORDER, Entry, parse_entry
+from .bundle_links import Links, resolve_links
 from .results import searchset_bundle
-
-_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
-
-
-@dataclass
-class Entry:
-    index: int
-    method: str
-    url: str
-    rtype: str | None
-    rid: str | None
-    rest: str  # what follows Type/id (e.g. _history/2)
-    query: list[tuple[str, str]] | None  # search criteria after "?", None without "?"
-    resource: Any
-    full_url: str | None
-    request: dict[str, Any]
-    operation: str | None = None  # the code of an $operation, without "$"
-
-
-def _parse_entry(i: int, raw: Any, base: str) -> Entry:
-    where = f"Bundle.entry[{i}]"
-    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
-        raise error("CH-7002", f"{where}: each entry needs a request", where)
-    request = raw["request"]
-    method, url = request.get("method"), request.get("url")
-    if method not in _ORDER or not isinstance(url, str) or not url:
-        raise error(
-            "CH-7002", f"{where}: request.method and request.url are required", f"{where}.request"
-        )
-    if url.startswith(base + "/"):
-        url = url[len(base) + 1 :]
-    path, qmark, qs = url.partition("?")
-    parts = [p for p in path.split("/") if p]
-    operation = None
-    if parts and parts[-1].startswith("$") and len(parts) <= 3:
-        operation = parts.pop()[1:]
-    rtype = parts[0] if parts else None
-    if rtype is not None and rtype not in definitions.resource_types():
-        # request.url is relative to the base the Bundle is posted to (Bundle.entry.request.url)
-        raise error(
-            "CH-7002",
-            f"{where}: {url[:80]!r} is not a resource URL of this server",
-            f"{where}.request.url",
-        )
-    e = Entry(
-        index=i,
-        method=method,
-        url=url,
-        rtype=rtype,
-        rid=parts[1] if len(parts) > 1 else None,
-        rest="/".join(parts[2:]),
-        query=parse_qsl(qs, keep_blank_values=True) if qmark else None,
-        resource=raw.get("resource"),
-        full_url=raw.get("fullUrl"),
-        request=request,
-        operation=operation,
-    )
-    _check_shape(e, parts)
-    return e
-
-
-def _check_shape(e: Entry, parts: list[str]) -> None:
-    """Refuse URLs the method cannot take, rather than acting on part of them."""
-    if e.operation is not None:
-        ok = e.method in ("POST", "GET") and len(parts) <= 2
-    elif e.method == "POST":
-        ok = len(parts) == 1 and e.query is None
-    elif e.method in ("PUT", "DELETE", "PATCH"):
-        ok = (len(parts) == 2 and e.query is None) or (len(parts) == 1 and e.query is not None)
-    else:  # GET, HEAD
-        ok = (
-            len(parts) == 1
-            or len(parts) == 2
-            or (len(parts) in (3, 4) and parts[2] == "_history")
-            or (len(parts) == 3 and parts[2] in definitions.resource_types())
-        )
-    if not ok:
-        where = f"Bundle.entry[{e.index}]"
-        raise error(
-            "CH-7002",
-            f"{where}: {e.method} {e.url[:80]} is not an interaction this server takes in a Bundle",
-            f"{where}.request.url",
-        )
 
 
 def process_bundle(repo: Repository, bundle: Any, base: str) -> dict[str, Any]:
@@ -143,7 +58,7 @@ def process_bundle(repo: Repository, bundle: Any, base: str) -> dict[str, Any]:
 
 
 def _transaction(repo: Repository, raw_entries: list[Any], base: str) -> dict[str, Any]:
-    entries = [_parse_entry(i, raw, base) for i, raw in enumerate(raw_entries)]
+    entries = [parse_entry(i, raw, base) for i, raw in enumerate(raw_entries)]
     responses: dict[int, dict[str, Any]] = {}
     with repo.transaction():
         ids = _assign_ids(repo, entries)
@@ -166,14 +81,14 @@ def _transaction(repo: Repository, raw_entries: list[Any], base: str) -> dict[st
                     f"Bundle.entry[{e.index}]",
                 )
             seen[key] = e.index
-        links = _Links(ids.by_full_url, ids.new_links(), base)
+        links = Links(ids.by_full_url, ids.new_links(), base)
         for e in entries:
             if isinstance(e.resource, dict):
                 try:
-                    e.resource = _resolve_links(repo, e, e.resource, links)
+                    e.resource = resolve_links(repo, e, e.resource, links)
                 except OperationOutcomeError as exc:
                     raise _at_entry(exc, e.index) from exc
-        for e in sorted(entries, key=lambda x: (_ORDER[x.method], x.index)):
+        for e in sorted(entries, key=lambda x: (ORDER[x.method], x.index)):
             try:
                 responses[e.index] = _run(repo, e, base, ids)
             except OperationOutcomeError as exc:
@@ -258,140 +173,6 @@ def _matches(
             f"Bundle.entry[{e.index}]",
         )
     return found
-
-
-# ---------------------------------------------------------------------- links between entries
-
-
-@dataclass
-class _Links:
-    """What to replace (https://hl7.org/fhir/R4/http.html#trules).
-
-    References are matched against every entry's fullUrl. Elements of type uri, url, oid and
-    uuid and ``href``/``src`` in the narrative only change for the entries whose identity the
-    server gives (POST creates and ``urn:`` fullUrls): a PUT keeps its id, so an absolute
-    fullUrl that is also a canonical URL (``Questionnaire.url``) stays what it is.
-    """
-
-    references: dict[str, str]  # fullUrl → Type/id
-    new: dict[str, str]  # fullUrl → Type/id, for uri elements and the narrative
-    base: str  # the narrative gets absolute URLs: a browser reads it relative to the page
-
-
-#: R4 types whose values are links to replace besides Reference.reference (canonical is not:
-#: it names a resource by its canonical URL, not by where it is stored).
-_LINK_TYPES = frozenset({"uri", "url", "oid", "uuid"})
-_NARRATIVE_LINK = re.compile(r"""\b(href|src)(\s*=\s*)(["'])(.*?)\3""", re.DOTALL)
-_RESTFUL = re.compile(r"^(?P<root>.+)/(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})$")
-_RELATIVE = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
-
-
-@cache
-def _fields(type_name: str, path: str) -> dict[str, tuple[str, str]]:
-    """JSON property → (type, path) of what it holds, for one element of an R4 type.
-
-    ``type`` is a type code (``Reference``, ``uri``, ``Resource`` …); a backbone element or a
-    ``contentReference`` keeps ``type_name`` and gives the path of its definition.
-    """
-    elements = definitions.structure(type_name)["elements"]
-    parents = {el["path"].rsplit(".", 1)[0] for el in elements}
-    out: dict[str, tuple[str, str]] = {}
-    for el in elements:
-        parent, name = el["path"].rsplit(".", 1)
-        if parent != path:
-            continue
-        if "contentReference" in el:
-            out[name] = (type_name, el["contentReference"][1:])
-        elif el["path"] in parents:
-            out[name] = (type_name, el["path"])
-        else:
-            for t in el.get("type") or []:
-                code = t["code"]
-                key = name[:-3] + code[0].upper() + code[1:] if name.endswith("[x]") else name
-                out[key] = (code, code)
-    return out
-
-
-def _resolve_links(repo: Repository, e: Entry, resource: dict[str, Any], links: _Links) -> Any:
-    rtype = resource.get("resourceType")
-    if not isinstance(rtype, str) or rtype not in definitions.resource_types():
-        return resource  # validation will say what is wrong with it
-    return _walk(repo, e, resource, rtype, rtype, links)
-
-
-def _walk(repo: Repository, e: Entry, node: Any, type_name: str, path: str, links: _Links) -> Any:
-    if isinstance(node, list):
-        return [_walk(repo, e, item, type_name, path, links) for item in node]
-    if not isinstance(node, dict):
-        return node
-    fields = _fields(type_name, path)
-    out = {}
-    for key, value in node.items():
-        kind = fields.get(key)
-        if kind is None:
-            if key.startswith("_"):  # a primitive's id and extensions
-                value = _walk(repo, e, value, "Element", "Element", links)
-            out[key] = value
-            continue
-        code, child = kind
-        if type_name == "Reference" and key == "reference" and isinstance(value, str):
-            value = _resolve_one(repo, e, value, links.references)
-        elif code in _LINK_TYPES:
-            value = _replace_links(value, links.new)
-        elif code == "xhtml" and isinstance(value, str) and links.new:
-            value = _NARRATIVE_LINK.sub(lambda m: _narrative_link(m, links), value)
-        elif code == "Resource":
-            value = _walk_resources(repo, e, value, links)
-        elif code not in definitions.primitive_types():
-            value = _walk(repo, e, value, code, child, links)
-        out[key] = value
-    return out
-
-
-def _walk_resources(repo: Repository, e: Entry, value: Any, links: _Links) -> Any:
-    if isinstance(value, list):
-        return [_walk_resources(repo, e, v, links) for v in value]
-    return _resolve_links(repo, e, value, links) if isinstance(value, dict) else value
-
-
-def _replace_links(value: Any, mapping: dict[str, str]) -> Any:
-    if isinstance(value, list):
-        return [mapping.get(v, v) if isinstance(v, str) else v for v in value]
-    return mapping.get(value, value) if isinstance(value, str) else value
-
-
-def _narrative_link(m: re.Match[str], links: _Links) -> str:
-    target = links.new.get(html.unescape(m.group(4)))
-    if target is None:
-        return m.group(0)
-    return f"{m.group(1)}{m.group(2)}{m.group(3)}{links.base}/{target}{m.group(3)}"
-
-
-def _resolve_one(repo: Repository, e: Entry, ref: str, mapping: dict[str, str]) -> str:
-    if ref in mapping:
-        return mapping[ref]
-    where = f"Bundle.entry[{e.index}].resource"
-    if ref.startswith(("urn:uuid:", "urn:oid:")):
-        raise error("CH-7003", f"{where}: {ref} is not the fullUrl of an entry", where)
-    rtype, qmark, qs = ref.partition("?")
-    if qmark and rtype in definitions.resource_types() and "/" not in rtype:
-        found = repo.matches(rtype, parse_qsl(qs, keep_blank_values=True))
-        if len(found) != 1:
-            code = "CH-2015" if found else "CH-7003"
-            raise error(
-                code,
-                f"{where}: the conditional reference {ref[:80]} matches "
-                f"{len(found) or 'no'} resource{'s' if len(found) != 1 else ''}",
-                where,
-            )
-        mapping[ref] = f"{rtype}/{found[0].id}"
-        return mapping[ref]
-    # a relative reference in an entry with a RESTful fullUrl is relative to that fullUrl's
-    # root (https://hl7.org/fhir/R4/bundle.html#references)
-    own = _RESTFUL.match(e.full_url) if isinstance(e.full_url, str) else None
-    if own is not None and _RELATIVE.match(ref):
-        return mapping.get(f"{own['root']}/{ref}", ref)
-    return ref
 
 
 def _at_entry(exc: OperationOutcomeError, index: int) -> OperationOutcomeError:
@@ -642,12 +423,12 @@ def _batch(repo: Repository, raw_entries: list[Any], base: str) -> dict[str, Any
 
 def _batch_entry(repo: Repository, i: int, raw: Any, base: str) -> dict[str, Any]:
     try:
-        e = _parse_entry(i, raw, base)
+        e = parse_entry(i, raw, base)
         # the match of a conditional create or reference and the write are one unit of work
         with repo.transaction():
             ids = _assign_ids(repo, [e])
             if isinstance(e.resource, dict):
-                e.resource = _resolve_links(repo, e, e.resource, _Links({}, {}, base))
+                e.resource = resolve_links(repo, e, e.resource, Links({}, {}, base))
             return _run(repo, e, base, ids)
     except OperationOutcomeError as exc:
         located = _at_entry(exc, i)
