@@ -40,8 +40,8 @@ from countyhealth.config import Settings
 from countyhealth.fhir.validation import check_resource
 from countyhealth.ingest import import_paths
 from countyhealth.store import Store, migrate, system_caller
-from countyhealth.store.ingest_prepare import INDEX_COLUMNS, Prepared, prepare_chunk
-from countyhealth.store.schema import INDEX_TABLES
+from countyhealth.store.ingest_prepare import Prepared, prepare_chunk
+from countyhealth.store.schema import INDEX_COLUMNS, INDEX_TABLES
 from countyhealth.synthetic import SeedOptions
 from countyhealth.synthetic.seed import generate_resources
 

@@ -172,6 +172,26 @@ def reserve_resource_keys(conn: Any, count: int, backend: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
+def insert_rows(
+    conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], backend: str
+) -> None:
+    """Append ``rows`` to ``table`` the fastest way the backend offers, in ``conn``'s
+    transaction: one ``executemany`` of a plain INSERT on SQLite, ``COPY … FROM STDIN`` on
+    PostgreSQL (several times faster than row-by-row INSERTs for the tens of thousands of index
+    rows of an import chunk)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if backend == "sqlite":
+        marks = ", ".join(["?"] * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(rows))
+        return
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def in_values(column: Any, values: Sequence[str], backend: str) -> Any:
     """``column IN (values)`` with the values bound as one parameter, however many there are
     (SQLite limits the number of parameters of a statement): a JSON array read by

@@ -21,12 +21,7 @@ from ..fhir.indexing import extract
 from ..fhir.instant import format_instant
 from ..fhir.validation import check_resource
 from .meta import check_id, with_meta
-from .schema import INDEX_TABLES
-
-#: Column order of each index table after ``res_pk`` and ``res_type``.
-INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(c.name for c in table.columns)[2:] for kind, table in INDEX_TABLES.items()
-}
+from .schema import INDEX_COLUMNS
 
 #: One input item: where it came from (for reports and checkpoints) and the resource, as
 #: JSON text or already parsed.

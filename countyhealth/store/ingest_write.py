@@ -20,10 +20,10 @@ from sqlalchemy import Connection, delete, select
 
 from ..errors import error
 from ..fhir.instant import format_instant
-from .dialect import reserve_resource_keys
-from .ingest_prepare import INDEX_COLUMNS, Prepared, PreparedChunk
+from .dialect import insert_rows, reserve_resource_keys
+from .ingest_prepare import Prepared, PreparedChunk
 from .meta import with_meta
-from .schema import INDEX_TABLES, resource
+from .schema import INDEX_COLUMNS, INDEX_TABLES, resource
 
 if TYPE_CHECKING:
     from .repository import Repository
@@ -115,15 +115,17 @@ def _write_batch(
         repo.require(rtype, "create")
     for rtype in {p.rtype for _, p in changed}:
         repo.require(rtype, "update")
-    sql = _statements(backend)
     keys = reserve_resource_keys(conn, len(fresh), backend)
     versions: list[tuple[int, int, Prepared, bytes, str]] = [
         (pk, 1, p, p.content, "POST") for pk, p in zip(keys, fresh, strict=True)
     ]
     if fresh:
-        conn.exec_driver_sql(
-            sql["resource"],
+        insert_rows(
+            conn,
+            "resource",
+            _RESOURCE_COLUMNS,
             [(pk, p.rtype, p.rid, 1, stamp_us, False, p.content) for pk, _, p, _, _ in versions],
+            backend,
         )
     if changed:
         stamp = format_instant(stamp_us)
@@ -132,7 +134,8 @@ def _write_batch(
             content = orjson.dumps(with_meta(orjson.loads(p.content), p.rid, version, stamp))
             versions.append((row.res_pk, version, p, content, "PUT"))
             result = conn.exec_driver_sql(
-                sql["update"], (version, stamp_us, False, content, row.res_pk, row.version_id)
+                _update_statement(backend),
+                (version, stamp_us, False, content, row.res_pk, row.version_id),
             )
             if result.rowcount != 1:
                 raise error("CH-2009", f"{p.rtype}/{p.rid} changed during the import; retry")
@@ -141,12 +144,15 @@ def _write_batch(
             conn.execute(delete(table).where(table.c.res_pk.in_(pks)))
     if not versions:
         return counts
-    conn.exec_driver_sql(
-        sql["history"],
+    insert_rows(
+        conn,
+        "resource_history",
+        _HISTORY_COLUMNS,
         [
             (pk, version, p.rtype, p.rid, stamp_us, method, content)
             for pk, version, p, content, method in versions
         ],
+        backend,
     )
     rows: dict[str, list[tuple[Any, ...]]] = {}
     for pk, _, p, _, _ in versions:
@@ -155,7 +161,8 @@ def _write_batch(
             head = (pk, p.rtype)
             bucket.extend([head + v for v in values])
     for kind, batch in rows.items():
-        conn.exec_driver_sql(sql[kind], batch)
+        name = INDEX_TABLES[kind].name
+        insert_rows(conn, name, ("res_pk", "res_type", *INDEX_COLUMNS[kind]), batch, backend)
     counts.created += len(fresh)
     counts.updated += len(changed)
     return counts
@@ -200,29 +207,31 @@ def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     return found
 
 
+_RESOURCE_COLUMNS = (
+    "res_pk",
+    "res_type",
+    "res_id",
+    "version_id",
+    "last_updated_us",
+    "deleted",
+    "content",
+)
+_HISTORY_COLUMNS = (
+    "res_pk",
+    "version_id",
+    "res_type",
+    "res_id",
+    "last_updated_us",
+    "method",
+    "content",
+)
+
+
 @cache
-def _statements(backend: str) -> dict[str, str]:
-    """Plain INSERT/UPDATE statements in the driver's parameter style, by table."""
+def _update_statement(backend: str) -> str:
+    """The conditional UPDATE of a current row, in the driver's parameter style."""
     mark = "?" if backend == "sqlite" else "%s"
-
-    def insert(table: str, columns: tuple[str, ...]) -> str:
-        marks = ", ".join([mark] * len(columns))
-        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-
-    out = {
-        "resource": insert(
-            "resource",
-            ("res_pk", "res_type", "res_id", "version_id", "last_updated_us", "deleted", "content"),
-        ),
-        "history": insert(
-            "resource_history",
-            ("res_pk", "version_id", "res_type", "res_id", "last_updated_us", "method", "content"),
-        ),
-        "update": (
-            f"UPDATE resource SET version_id = {mark}, last_updated_us = {mark}, deleted = {mark},"
-            f" content = {mark} WHERE res_pk = {mark} AND version_id = {mark}"
-        ),
-    }
-    for kind, table in INDEX_TABLES.items():
-        out[kind] = insert(table.name, ("res_pk", "res_type", *INDEX_COLUMNS[kind]))
-    return out
+    return (
+        f"UPDATE resource SET version_id = {mark}, last_updated_us = {mark}, deleted = {mark},"
+        f" content = {mark} WHERE res_pk = {mark} AND version_id = {mark}"
+    )

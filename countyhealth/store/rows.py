@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from .schema import INDEX_TABLES, resource, resource_history
+from .dialect import insert_rows
+from .schema import INDEX_COLUMNS, INDEX_TABLES, resource, resource_history
 
 #: Extracts index rows from a resource: {index type: [row dicts without res_pk/res_type]}.
 IndexExtractor = Callable[[dict[str, Any]], dict[str, list[dict[str, Any]]]]
@@ -128,17 +129,19 @@ def replace_index_rows(
     if not fresh and pks:
         for table in INDEX_TABLES.values():
             conn.execute(delete(table).where(table.c.res_pk.in_(pks)))
-    batches: dict[str, list[dict[str, Any]]] = {}
+    batches: dict[str, list[tuple[Any, ...]]] = {}
     for res_pk, v in rows:
         if v.parsed is None:
             continue
         for kind, values in extract(v.parsed).items():
-            batch = batches.setdefault(kind, [])
-            for value in values:
-                batch.append({"res_pk": res_pk, "res_type": v.rtype, **value})
+            columns = INDEX_COLUMNS[kind]
+            batches.setdefault(kind, []).extend(
+                [(res_pk, v.rtype, *[value.get(c) for c in columns]) for value in values]
+            )
+    backend = conn.dialect.name
     for kind, batch in batches.items():
-        if batch:
-            conn.execute(insert(INDEX_TABLES[kind]), batch)
+        columns = ("res_pk", "res_type", *INDEX_COLUMNS[kind])
+        insert_rows(conn, INDEX_TABLES[kind].name, columns, batch, backend)
 
 
 def insert_new_resources(

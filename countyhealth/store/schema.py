@@ -183,6 +183,11 @@ INDEX_TABLES: dict[str, Table] = {
     "special": idx_geo,
 }
 
+#: Column order of each index table after ``res_pk`` and ``res_type`` (rows as tuples).
+INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns)[2:] for kind, table in INDEX_TABLES.items()
+}
+
 #: Which search parameters are indexed for the stored data, and how far a reindex has got.
 #: ``param_key`` is ``Type.code``; ``definition_hash`` identifies the expression indexed;
 #: ``status`` is ``ready`` or ``pending`` (a reindex is due: searches on it are refused).

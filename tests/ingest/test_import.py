@@ -14,8 +14,7 @@ from countyhealth.fhir.indexing import extract
 from countyhealth.fhir.search_request import parse_search
 from countyhealth.ingest import import_paths
 from countyhealth.store import Caller, Repository, Scopes, Store
-from countyhealth.store.ingest_prepare import INDEX_COLUMNS
-from countyhealth.store.schema import INDEX_TABLES, resource
+from countyhealth.store.schema import INDEX_COLUMNS, INDEX_TABLES, resource
 
 SYSTEM = "urn:oid:2.16.156.10011.1.3"
 
