@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Row, func, select, update
 
-from ..errors import error
+from ..errors import error, forbidden
 from .clock import Clock
 from .context import Caller
 from .dialect import Engines
@@ -391,7 +391,15 @@ class CallerJobs:
 
     def new_input(self) -> tuple[str, Path]:
         """A new job id and the empty folder for its input, stored before the job is submitted;
-        the caller removes it with :meth:`discard_input` if the submission does not happen."""
+        the caller removes it with :meth:`discard_input` if the submission does not happen.
+
+        Raises:
+            OperationOutcomeError: CH-4003 when the scopes allow no create or update, so that
+                nothing could be imported.
+        """
+        scopes = self.caller.scopes
+        if not (scopes.allows_any("create") or scopes.allows_any("update")):
+            raise forbidden("the granted scopes allow no writes, so nothing could be imported")
         job_id = self._jobs.new_id()
         folder = self._jobs.input_folder(job_id)
         folder.mkdir(parents=True)
