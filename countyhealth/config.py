@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0000000000"
@@ -130,6 +130,51 @@ class Settings(BaseSettings):
         gt=0,
         description="How often an idle bulk worker looks for jobs submitted by other processes.",
     )
+    # --- access control (consent and break-glass)
+    consent_denial_status: Literal[403, 404] = Field(
+        403,
+        description="Status of a direct read of patient data that no consent covers: 403 "
+        "(CH-4004) says the record exists; 404 (CH-2001) does not reveal it.",
+    )
+    break_glass_minutes: int = Field(
+        180,
+        ge=1,
+        le=24 * 60,
+        description="How long a break-glass opening of a patient's record lasts.",
+    )
+    break_glass_min_reason: int = Field(
+        4, ge=1, description="Fewest characters a break-glass reason must have."
+    )
+
+    # --- HTTP hardening
+    cors_origins: list[str] = Field(
+        [],
+        description="Origins (scheme://host[:port]) whose browser scripts may call the API "
+        'across origins, as a JSON list, e.g. ["https://his.example.org"]. Empty: no CORS '
+        "headers at all, so browsers keep other sites' scripts from reading responses.",
+    )
+    behind_https: bool = Field(
+        False,
+        description="The platform is reached only over HTTPS (TLS here or at a reverse proxy): "
+        "responses carry Strict-Transport-Security, so browsers refuse plain HTTP afterwards.",
+    )
+    hsts_max_age_seconds: int = Field(
+        31_536_000,
+        ge=0,
+        description="max-age of Strict-Transport-Security when COUNTYHEALTH_BEHIND_HTTPS is on.",
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_only(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, sep, host = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
+                raise ValueError(
+                    f"COUNTYHEALTH_CORS_ORIGINS: {origin[:80]!r} is not an origin like "
+                    "https://his.example.org (no path, no wildcard)"
+                )
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -88,6 +88,17 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-4001", 401, "login", "Authentication required"),
     ("CH-4002", 401, "login", "Invalid or expired token"),
     ("CH-4003", 403, "forbidden", "Scope does not allow this interaction"),
+    ("CH-4004", 403, "suppressed", "No consent covers this patient's record"),
+    ("CH-4005", 400, "required", "Break-glass needs a reason"),
+    ("CH-4006", 401, "security", "Wrong user name, password or code"),
+    ("CH-4007", 429, "throttled", "Too many failed attempts; try again later"),
+    ("CH-4008", 403, "security", "Missing or invalid CSRF token"),
+    ("CH-4009", 405, "business-rule", "Audit records are immutable"),
+    ("CH-4010", 400, "invalid", "Invalid OAuth2 token request"),
+    ("CH-4011", 401, "security", "Client authentication failed"),
+    ("CH-4012", 400, "invalid", "Invalid Consent"),
+    ("CH-4013", 403, "forbidden", "The role lacks this privilege"),
+    ("CH-4014", 200, "suppressed", "Results limited to what the caller may read"),
     # 5xxx — configuration
     ("CH-5001", 500, "exception", "Unsafe configuration"),
     # 8xxx — bulk data (asynchronous jobs such as $export)

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "countyhealth"
-FRAMEWORK_FREE = ["bulk", "fhir", "ingest", "operations", "rest"]
+FRAMEWORK_FREE = ["bulk", "consent", "fhir", "ingest", "operations", "rest", "security"]
 WEB_LAYERS = {"api", "web"}
 
 

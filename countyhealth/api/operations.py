@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..errors import error
 from ..operations import OperationContext, find
 from ..operations.registry import parameters_from_body, parameters_from_query
 from ..store import Repository
@@ -27,6 +28,8 @@ def dispatch_operation(
         prefer=request.headers.get("prefer", ""),
     )
     operation = find(code, ctx)
+    if body is None and operation.definition.get("affectsState"):
+        raise error("CH-1007", f"${code} changes state: invoke it with POST")
     if body is None:
         values = parameters_from_query(request.query_params, request.query_params.getlist)
     elif isinstance(body, dict) and body.get("resourceType") != "Parameters":

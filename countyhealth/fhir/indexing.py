@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from .consent_grants import GRANT_PARAM, consent_grants
 from .fhirpath import Node, evaluate
 from .instant import parse_period
 from .pinyin import name_keys, text_keys
@@ -60,6 +61,8 @@ def extract(resource: dict[str, Any], only: frozenset[str] | None = None) -> Row
         for value in _values(sp, nodes, rows):
             value["param"] = sp.code
             bucket.append(value)
+    if rtype == "Consent" and (only is None or GRANT_PARAM in only):
+        rows["grant"] = consent_grants(resource)
     return {k: v for k, v in rows.items() if v}
 
 

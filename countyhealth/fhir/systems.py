@@ -136,6 +136,19 @@ DIAGNOSIS_ROLE = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
 
 # --------------------------------------------------------------------------- project code systems
 
+CUSTODIAN = f"{BASE}/CodeSystem/custodian"
+"""``meta.tag`` naming the organisation that recorded a resource (code: the Organization id).
+The server sets it on every write by a caller bound to an organisation; consent rules compare
+it with the reader's organisation."""
+
+RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
+"""FHIR resource type names as codes (``Consent.provision.class``)."""
+
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_ACTION = "http://terminology.hl7.org/CodeSystem/consentaction"
+V3_ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+"""Purpose of use; ``BTG`` (break the glass) marks emergency access without consent."""
+
 FACILITY_TYPE = f"{BASE}/CodeSystem/facility-type"
 """Kinds of institutions in a county medical community: general, TCM, children's and
 maternal-child hospitals, township health centres, village clinics, family-doctor stations,

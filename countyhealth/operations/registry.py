@@ -72,7 +72,7 @@ def register(operation: Operation) -> Operation:
 
 
 def operations() -> list[Operation]:
-    from . import everything, export, validate  # noqa: F401  (they register themselves)
+    from . import break_glass, everything, export, validate  # noqa: F401  (they register themselves)
 
     return sorted(_REGISTRY.values(), key=lambda op: (op.code, str(op.definition["id"])))
 

@@ -15,6 +15,18 @@ from ..fhir.subsetting import subset
 from ..store import HistoryPage, Stored
 from ..store.search import SearchPage
 
+#: Bundle.meta.security of a Bundle the caller's access rules may have left entries out of:
+#: the v3 ObservationValue "redacted" label (https://hl7.org/fhir/R4/security-labels.html).
+REDACTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "REDACTED",
+    "display": "redacted",
+}
+SUPPRESSED_NOTE = (
+    "results are limited to the records the caller may read: other organisations' data needs "
+    "the patient's consent"
+)
+
 _STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
 
 
@@ -60,6 +72,8 @@ def history_bundle(
         "meta": {"lastUpdated": format_instant(page.snapshot_us)} if page.snapshot_us else {},
         "type": "history",
     }
+    if page.suppressed:
+        bundle.setdefault("meta", {})["security"] = [REDACTED]
     if not bundle["meta"]:
         del bundle["meta"]
     if page.total is not None:
@@ -101,6 +115,8 @@ def searchset_bundle(
     if summary != "count":
         entries = [entry(e, "match") for e in page.entries]
         entries += [entry(e, "include") for e in page.included]
+    if page.suppressed:
+        warnings = [*warnings, Issue("CH-4014", SUPPRESSED_NOTE, severity="information")]
     if warnings:
         entries.append(
             {
@@ -118,6 +134,8 @@ def searchset_bundle(
         "id": str(uuid.uuid4()),
         "type": "searchset",
     }
+    if page.suppressed:
+        bundle["meta"] = {"security": [REDACTED]}
     if page.total is not None:
         bundle["total"] = page.total
     bundle["link"] = links

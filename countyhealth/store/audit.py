@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from ..fhir.instant import format_instant
+from ..fhir.systems import V3_ACT_REASON
 from .context import Caller
 from .rows import NewVersion
 
@@ -33,6 +34,7 @@ _ACTION = {
     "delete": "D",
 }
 _INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
+ROLE_SYSTEM = "https://countyhealth.example.org/fhir/CodeSystem/platform-role"
 CALLER_SYSTEM = "https://countyhealth.example.org/fhir/NamingSystem/caller"
 
 
@@ -46,6 +48,7 @@ def build_audit_event(
     patients: Sequence[str],
     detail: str | None = None,
     query: str | None = None,
+    purpose: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """An AuditEvent for one interaction.
 
@@ -56,6 +59,8 @@ def build_audit_event(
         patients: ids of the patients whose data was involved.
         detail: the error code and diagnostics of a failure.
         query: the query string of a search or history interaction.
+        purpose: (v3-ActReason code, text) of the purpose of use, e.g. ("BTG", reason) for
+            an access under break-glass.
     """
     outcome = "0" if outcome_status < 400 else ("4" if outcome_status < 500 else "8")
     agent: dict[str, Any] = {
@@ -75,6 +80,8 @@ def build_audit_event(
     }
     if caller.organization:
         agent["who"]["reference"] = caller.organization
+    if caller.roles:
+        agent["role"] = [{"coding": [{"system": ROLE_SYSTEM, "code": r}]} for r in caller.roles]
     if caller.network_address:
         agent["network"] = {"address": caller.network_address, "type": "2"}
     event: dict[str, Any] = {
@@ -104,6 +111,11 @@ def build_audit_event(
     }
     if detail:
         event["outcomeDesc"] = detail
+    if purpose is not None:
+        code, text = purpose
+        reason = {"coding": [{"system": V3_ACT_REASON, "code": code}], "text": text}
+        event["purposeOfEvent"] = [reason]
+        agent["purposeOfUse"] = [reason]
     entities: list[dict[str, Any]] = []
     for pid in patients:
         entities.append(

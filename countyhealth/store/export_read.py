@@ -8,7 +8,7 @@ and every page of patient data is audited, like a search.
 
 The time of an export grows linearly with what it reads. Pages are keyset pages of ``res_pk``
 over the type (the ``ix_resource_type_deleted`` index), with every other condition checked per
-row — the ``_typeFilter`` criteria too, through the search machinery's per-row conditions
+row — the ``_typeFilter`` criteria and the caller's access rule (:mod:`.access`) too, through the search machinery's per-row conditions
 (:class:`~.search.ConditionBuilder` with ``drive=False``). Letting the most selective criterion
 drive, as a search page does, would select all its matches again for every page. A Group
 export first reads the keys of the rows in its members' compartments (8 bytes each, in
@@ -94,6 +94,9 @@ def export_pages(
     ]
     if selection.since_us is not None:
         where.append(resource.c.last_updated_us > selection.since_us)
+    row_rule = repo.access_rule().condition([rtype])  # consent and compartment rules
+    if row_rule is not None:
+        where.append(row_rule)
     if selection.filters:
         builder = ConditionBuilder(store.settings.base_url, [rtype], backend)
         where.append(or_(*(_all_of(builder, search) for search in selection.filters)))

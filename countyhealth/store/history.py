@@ -36,6 +36,8 @@ class HistoryPage:
     has_more: bool
     total: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: the caller's access rule may have left entries out (see :mod:`.access`)
+    suppressed: bool = False
 
 
 def read_history(conn: Connection, q: HistoryQuery, types: frozenset[str] | None) -> HistoryPage:

@@ -83,6 +83,10 @@ def caller_json(caller: Caller) -> str:
             "network_address": caller.network_address,
             "channel": caller.channel,
             "display": caller.display,
+            "access": caller.access,
+            "actors": list(caller.actors),
+            "patients": list(caller.patients),
+            "privileges": list(caller.privileges),
         }
     ).decode()
 
@@ -98,6 +102,10 @@ def caller_from_json(text: str) -> Caller:
         network_address=data.get("network_address"),
         channel=data.get("channel") or "api",
         display=data.get("display"),
+        access=data.get("access") or "all",
+        actors=tuple(data.get("actors") or ()),
+        patients=tuple(data.get("patients") or ()),
+        privileges=tuple(data.get("privileges") or ()),
     )
 
 

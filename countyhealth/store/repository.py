@@ -21,11 +21,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import OperationOutcomeError, conflict, error, forbidden, gone, not_found
 from ..fhir import compartment, definitions
+from ..fhir.consent_grants import custodian_of, with_custodian
 from ..fhir.instant import format_instant
 from ..fhir.search_request import SearchRequest, parse_search
 from ..fhir.validation import check_resource
 from . import conditional
+from .access import AccessRule
+from .access_log import Access, access_log
 from .audit import build_audit_event
+from .break_glass import Opening, break_glass_openings, open_break_glass
 from .bulk import put_many
 from .context import Caller
 from .dialect import lock_for_update, lock_key
@@ -135,10 +139,11 @@ class Repository:
         builder = ConditionBuilder(
             self.store.settings.base_url, [rtype], self.store.engines.backend
         )
+        row_rule = self.access_rule().condition([rtype])
         with self._reading() as conn:
             if self._tx is not None:
                 lock_key(conn, f"{rtype}?{sorted(criteria)}", self.store.engines.backend)
-            return run_search(conn, req, builder).entries
+            return run_search(conn, req, builder, [] if row_rule is None else [row_rule]).entries
 
     # ------------------------------------------------------------------ checks and audit
 
@@ -149,6 +154,57 @@ class Repository:
     def require(self, rtype: str, interaction: str) -> None:
         if not self.caller.scopes.allows(rtype, interaction):
             raise forbidden(f"the granted scopes do not allow {interaction} on {rtype}")
+
+    def access_rule(self) -> AccessRule:
+        """The caller's row-level rule at this moment (see :mod:`.access`)."""
+        return AccessRule(self.caller, self.store.clock.now_us())
+
+    def _check_readable(
+        self, conn: Connection, rtype: str, rid: str, document: dict[str, Any] | None
+    ) -> None:
+        """Refuse a direct read of patient data that no rule lets the caller see."""
+        rule = self.access_rule()
+        if rule.restricts([rtype]) and not rule.allows(conn, rtype, document):
+            self._deny(rtype, rid)
+
+    def _deny(self, rtype: str, rid: str) -> None:
+        if self.store.settings.consent_denial_status == 404:
+            raise not_found(rtype, rid)
+        raise error(
+            "CH-4004",
+            f"{rtype}/{rid}: no consent of the patient covers {self.caller.organization or self.caller.key}"
+            " (ask the patient to grant access, or use break-glass in an emergency)",
+        )
+
+    def _check_writable(
+        self, conn: Connection, rtype: str, rid: str, body: dict[str, Any], row: CurrentRow | None
+    ) -> None:
+        """Writes follow the read rule for what exists, and residents write only their own."""
+        if rtype == "AuditEvent" and row is not None:
+            raise error("CH-4009", f"AuditEvent/{rid} cannot be changed or deleted")
+        if not compartment.is_patient_data(rtype) or self.caller.access == "all":
+            return
+        if row is not None and row.content is not None:
+            self._check_readable(conn, rtype, rid, orjson.loads(row.content))
+        mode = self.caller.access
+        if mode == "none":
+            raise forbidden(f"{self.caller.key} may not write patient data")
+        if mode == "compartment":
+            patients = compartment.patient_ids(body)
+            if not patients or any(p not in self.caller.patients for p in patients):
+                raise forbidden(f"{rtype}: residents may write only their own records")
+
+    def _custodian(self, body: dict[str, Any], row: CurrentRow | None) -> dict[str, Any]:
+        """The body with the custodian tag the server keeps: the first recorder's organisation
+        for a caller bound to one; what the body says otherwise."""
+        org = self.caller.organization
+        if not org or not compartment.is_patient_data(str(body.get("resourceType"))):
+            return body
+        keep = custodian_of(orjson.loads(row.content)) if row and row.content else None
+        tagged = dict(body)
+        tagged["meta"] = dict(body.get("meta") or {})
+        with_custodian(tagged, keep or org)
+        return tagged
 
     @contextmanager
     def _audited(
@@ -189,6 +245,12 @@ class Repository:
         detail: str | None = None,
         query: str | None = None,
     ) -> dict[str, Any]:
+        purpose = None
+        if self.caller.access == "consent" and patients:
+            with self.store.engines.read.connect() as conn:
+                glass = self.access_rule().glass_patients(conn, patients)
+            if glass:
+                purpose = ("BTG", "break-glass access: " + ", ".join(sorted(glass)))
         return build_audit_event(
             caller=self.caller,
             interaction=interaction,
@@ -198,6 +260,7 @@ class Repository:
             patients=patients,
             detail=detail,
             query=query,
+            purpose=purpose,
         )
 
     # ------------------------------------------------------------------ reads
@@ -209,11 +272,12 @@ class Repository:
             self.require(rtype, "read")
             with self._reading() as conn:
                 row = conn.execute(_READ_CURRENT, {"t": rtype, "i": rid}).first()
-            if row is None:
-                raise not_found(rtype, rid)
-            if row.deleted:
-                raise gone(rtype, rid, row.version_id)
-            stored = Stored(rtype, rid, row.version_id, row.last_updated_us, False, row.content)
+                if row is None:
+                    raise not_found(rtype, rid)
+                if row.deleted:
+                    raise gone(rtype, rid, row.version_id)
+                stored = Stored(rtype, rid, row.version_id, row.last_updated_us, False, row.content)
+                self._check_readable(conn, rtype, rid, stored.resource)
         self._audit_success("read", stored)
         return stored
 
@@ -227,13 +291,14 @@ class Repository:
                 raise error("CH-2003", f"{entity}: versions are whole numbers")
             with self.store.engines.read.connect() as conn:
                 row = conn.execute(_READ_VERSION, {"t": rtype, "i": rid, "v": int(version)}).first()
-            if row is None:
-                raise error("CH-2003", f"{entity} is not known")
-            if row.content is None:
-                raise gone(rtype, rid, int(version))
-            stored = Stored(
-                rtype, rid, int(version), row.last_updated_us, False, row.content, row.method
-            )
+                if row is None:
+                    raise error("CH-2003", f"{entity} is not known")
+                if row.content is None:
+                    raise gone(rtype, rid, int(version))
+                stored = Stored(
+                    rtype, rid, int(version), row.last_updated_us, False, row.content, row.method
+                )
+                self._check_readable(conn, rtype, rid, stored.resource)
         self._audit_success("vread", stored)
         return stored
 
@@ -258,6 +323,19 @@ class Repository:
                 types = self.caller.scopes.readable_types(level)
             with self.store.engines.read.connect() as conn:
                 page = read_history(conn, query, types)
+                rule = self.access_rule()
+                if rule.restricts({item.type for item in page.entries}):
+                    allowed = rule.filter(
+                        conn,
+                        [
+                            (i.type, i.resource if i.content is not None else None)
+                            for i in page.entries
+                        ],
+                    )
+                    if query.id and page.entries and not any(allowed):
+                        self._deny(rtype, query.id)
+                    page.entries = [i for i, ok in zip(page.entries, allowed, strict=True) if ok]
+                    page.suppressed = True
         involved: list[str] = []
         touches_patient_data = False
         for item in page.entries:
@@ -298,9 +376,20 @@ class Repository:
             extra = []
             if compartment_of is not None:
                 extra.append(compartment_condition(types, *compartment_of))
+            rule = self.access_rule()
+            row_rule = rule.condition(types)
+            if row_rule is not None:
+                extra.append(row_rule)
             with self._reading() as conn:
                 page = run_search(conn, req, builder, extra)
-        page.included = [s for s in page.included if self.caller.scopes.allows(s.type, "read")]
+                page.included = [
+                    s for s in page.included if self.caller.scopes.allows(s.type, "read")
+                ]
+                if rule.restricts({s.type for s in page.included}):
+                    allowed = rule.filter(conn, [(s.type, s.resource) for s in page.included])
+                    page.suppressed = page.suppressed or not all(allowed)
+                    page.included = [s for s, ok in zip(page.included, allowed, strict=True) if ok]
+            page.suppressed = page.suppressed or row_rule is not None
         involved: list[str] = []
         touched = any(compartment.is_patient_data(t) for t in types)
         for item in [*page.entries, *page.included]:
@@ -414,6 +503,7 @@ class Repository:
                     return None
                 self._check_if_match(rtype, rid, row, if_match)
                 previous = orjson.loads(row.content) if row.content else {}
+                self._check_writable(conn, rtype, rid, previous, row)
                 now = self.store.clock.now_us()
                 version = NewVersion(rtype, rid, row.version_id + 1, now, "DELETE", None, None)
                 if not update_current(conn, row.res_pk, row.version_id, version):
@@ -460,6 +550,22 @@ class Repository:
     def jobs(self) -> CallerJobs:
         """The caller's bulk data jobs (see :mod:`.jobs`): others' jobs look unknown."""
         return CallerJobs(self.store.jobs, self.caller)
+
+    # ------------------------------------------------------------------ consent and audit
+
+    def break_glass(self, patient_id: str, reason: str) -> Opening:
+        """Open a patient's record without consent (see :mod:`.break_glass`)."""
+        return open_break_glass(self, patient_id, reason)
+
+    def break_glass_openings(self, since_us: int, limit: int = 500) -> list[Opening]:
+        """The bureau's list of break-glass openings (see :mod:`.break_glass`)."""
+        return break_glass_openings(self, since_us, limit)
+
+    def access_log(
+        self, patient_id: str, *, limit: int = 100, before: str | None = None
+    ) -> list[Access]:
+        """Who read a patient's record (see :mod:`.access_log`)."""
+        return access_log(self, patient_id, limit=limit, before=before)
 
     def export_pages(self, selection: ExportSelection, page_size: int) -> Iterator[list[Stored]]:
         """One resource type of a bulk export, page by page (see :mod:`.export_read`)."""
@@ -523,7 +629,8 @@ class Repository:
         else:
             self._check_if_match(rtype, rid, row, if_match)
             version_id = row.version_id + 1
-        document = with_meta(body, rid, version_id, format_instant(now))
+        self._check_writable(conn, rtype, rid, body, row)
+        document = with_meta(self._custodian(body, row), rid, version_id, format_instant(now))
         content = orjson.dumps(document)
         version = NewVersion(
             rtype, rid, version_id, now, "POST" if row is None else method, content, document

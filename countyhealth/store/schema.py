@@ -171,6 +171,20 @@ idx_geo = _index_table(
     indexes=(("res_type", "param", "latitude", "longitude"),),
 )
 
+#: Access grants derived from active Consent resources at write time, like index rows, so a
+#: grant and its revocation commit with the Consent (param ``_grant``). ``grantee`` is
+#: ``Organization/x``, ``Practitioner/y`` or ``PractitionerRole/z``; ``scope_type`` a resource
+#: type (NULL: every type); the grant holds while valid_from_us <= now < valid_to_us.
+access_grant = _index_table(
+    "access_grant",
+    Column("patient_id", String(64), nullable=False),
+    Column("grantee", String(200), nullable=False),
+    Column("scope_type", String(64), nullable=True),
+    Column("valid_from_us", BigInteger, nullable=False),
+    Column("valid_to_us", BigInteger, nullable=False),
+    indexes=(("patient_id", "grantee"),),
+)
+
 INDEX_TABLES: dict[str, Table] = {
     "string": idx_string,
     "token": idx_token,
@@ -181,6 +195,7 @@ INDEX_TABLES: dict[str, Table] = {
     "uri": idx_uri,
     "composite": idx_composite,
     "special": idx_geo,
+    "grant": access_grant,
 }
 
 #: Column order of each index table after ``res_pk`` and ``res_type`` (rows as tuples).
@@ -225,4 +240,22 @@ bulk_job = Table(
     Column("error", Text, nullable=True),
     Index("ix_bulk_job_status_created", "status", "created_us"),
     Index("ix_bulk_job_owner_created", "owner", "created_us"),
+)
+
+#: Break-glass openings: a clinician read a patient's record without consent, for a reason,
+#: until ``expires_us``. ``caller`` is ``kind/id``; ``grantees`` the caller's references
+#: (JSON list) at the time; ``audit_event`` the id of the AuditEvent written with it.
+break_glass = Table(
+    "break_glass",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("caller", String(200), nullable=False),
+    Column("organization", String(200), nullable=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("started_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("audit_event", String(64), nullable=False),
+    Index("ix_break_glass_caller_patient", "caller", "patient_id", "expires_us"),
+    Index("ix_break_glass_started", "started_us"),
 )

@@ -50,6 +50,8 @@ class SearchPage:
     total: int | None = None
     next_page: str | None = None
     previous_page: str | None = None
+    #: the caller's access rule may have left resources out (see :mod:`..access`)
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from ...fhir.consent_grants import with_custodian
 from ..ground_truth import GroundTruth
 from ..network import Facility, Network
 from ..options import SeedOptions
@@ -58,6 +59,7 @@ class Chart:
         self.labs: list[LabEvent] = []
         self.state: dict[str, Any] = {}  # shared between domains: profile, problem-list ids
         self._n = 0
+        self._encounter_org: dict[str, str] = {}
         self.start = max(self.options.start, resident.birth)
         self.end = self.options.end
         village = resident.village
@@ -71,7 +73,30 @@ class Chart:
         return f"{prefix}-{self.key}-{self._n:x}"
 
     def add(self, resource: dict[str, Any]) -> None:
+        """Add a resource of the history, tagged with the organisation that recorded it: an
+        Encounter's service provider, the provider of the encounter a resource belongs to,
+        the performing organisation of a report, else the resident's township centre."""
+        if resource["resourceType"] != "Patient":
+            with_custodian(resource, self._recorder(resource))
         self.out.append(resource)
+
+    def _recorder(self, resource: dict[str, Any]) -> str:
+        provider = resource.get("serviceProvider")
+        if resource["resourceType"] == "Encounter" and isinstance(provider, dict):
+            org = str(provider["reference"])
+            self._encounter_org[resource["id"]] = org
+            return org
+        for key in ("encounter", "context"):
+            ref = resource.get(key)
+            if isinstance(ref, dict):
+                found = self._encounter_org.get(str(ref.get("reference", "")).partition("/")[2])
+                if found:
+                    return found
+        for performer in resource.get("performer") or []:
+            ref = performer.get("reference", "") if isinstance(performer, dict) else ""
+            if isinstance(ref, str) and ref.startswith("Organization/"):
+                return ref
+        return self.centre.org_ref
 
     @property
     def years(self) -> float:
