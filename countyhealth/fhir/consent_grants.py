@@ -112,7 +112,9 @@ def with_custodian(resource: dict[str, Any], organization: str, display: str | N
     """Set the custodian tag of ``resource`` (in place) to ``Organization/id``."""
     meta = resource.setdefault("meta", {})
     tags = [
-        t for t in meta.get("tag") or [] if not (isinstance(t, dict) and t.get("system") == CUSTODIAN)
+        t
+        for t in meta.get("tag") or []
+        if not (isinstance(t, dict) and t.get("system") == CUSTODIAN)
     ]
     tag: dict[str, Any] = {"system": CUSTODIAN, "code": organization.removeprefix("Organization/")}
     if display:

@@ -88,7 +88,9 @@ def caller_for(
         granted = narrow(granted, scope)
     access = max((r.access for r in chosen), key=_REACH.__getitem__)
     if access == "consent" and organization is None:
-        raise error("CH-4003", f"{kind}/{id}: a role with consent-based access needs an organisation")
+        raise error(
+            "CH-4003", f"{kind}/{id}: a role with consent-based access needs an organisation"
+        )
     privileges = tuple(sorted({p for r in chosen for p in r.privileges}))
     return Caller(
         kind=kind,

@@ -26,7 +26,9 @@ def clinician(org: str, user: str = "dr", role: str = "county-clinician") -> obj
 
 
 def resident(*patients: str) -> object:
-    return caller_for(kind="user", id=f"res-{patients[0]}", role_codes=("resident",), patients=patients)
+    return caller_for(
+        kind="user", id=f"res-{patients[0]}", role_codes=("resident",), patients=patients
+    )
 
 
 def patient(pid: str) -> dict:
