@@ -12,9 +12,14 @@ from starlette.responses import Response
 
 from . import __version__
 from .api.auth import TokenVerifier
+from .api.auth_routes import install_auth
 from .api.capability import capability_statement
 from .api.handlers import install_error_handlers
+from .api.hardening import install_hardening
+from .api.me import router as me_router
 from .api.media import fhir_response, negotiate, pretty
+from .api.nul_guard import NulGuard
+from .api.reports import router as reports_router
 from .api.rest import router as rest_router
 from .bulk import BulkWorker
 from .config import Settings
@@ -49,8 +54,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store
-    app.state.verifier = TokenVerifier(settings)
+    app.state.verifier = TokenVerifier(settings, revocations=store.accounts.revocations)
     install_error_handlers(app)
+    app.add_middleware(NulGuard)
+    install_hardening(app, settings)
+    install_auth(app, settings, store)
+    app.include_router(me_router)
+    app.include_router(reports_router)
 
     @app.get("/healthz", tags=["platform"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The ``countyhealth`` command: serve, migrate, token, seed, import, reindex."""
+"""The ``countyhealth`` command: serve, migrate, token, seed, import, reindex, users, clients."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 from rich.console import Console
 
+from .cli_accounts import register as register_account_commands
 from .config import Settings
 
 err = Console(stderr=True)
@@ -317,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--restart", action="store_true", help="ignore the checkpoint and import everything"
     )
     imp.set_defaults(func=_import)
+    register_account_commands(sub)
     return parser
 
 

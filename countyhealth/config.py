@@ -164,6 +164,68 @@ class Settings(BaseSettings):
         description="max-age of Strict-Transport-Security when COUNTYHEALTH_BEHIND_HTTPS is on.",
     )
 
+    # --- accounts and sessions
+    session_cookie_secure: bool | None = Field(
+        None,
+        description="Mark the session cookie Secure (sent over HTTPS only). Unset: Secure "
+        "outside development and test.",
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, description="A web session ends after this many minutes without a request."
+    )
+    session_absolute_hours: float = Field(
+        12.0, gt=0, description="A web session ends this many hours after sign-in, however active."
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins allowed per user name, phone, client or network address "
+        "within the window; further attempts answer 429 (CH-4007) until the window has passed.",
+    )
+    login_window_seconds: int = Field(
+        900, ge=1, description="The window of COUNTYHEALTH_LOGIN_MAX_FAILURES, in seconds."
+    )
+    otp_ttl_seconds: int = Field(
+        300, ge=30, description="How long a one-time sign-in code sent to a phone is valid."
+    )
+    otp_max_attempts: int = Field(
+        3, ge=1, description="Guesses allowed at one one-time code before it is void."
+    )
+    otp_max_sends: int = Field(
+        5,
+        ge=1,
+        description="One-time codes sent to one phone within COUNTYHEALTH_LOGIN_WINDOW_SECONDS.",
+    )
+    password_min_length: int = Field(
+        10, ge=8, description="Shortest password accepted for a new account."
+    )
+    password_time_cost: int = Field(
+        3,
+        ge=1,
+        description="Argon2id passes (RFC 9106); hashes with other parameters are "
+        "upgraded at the next sign-in.",
+    )
+    password_memory_kib: int = Field(
+        65536, ge=8, description="Argon2id memory in KiB (RFC 9106 second recommendation: 64 MiB)."
+    )
+    password_parallelism: int = Field(4, ge=1, description="Argon2id lanes.")
+    oauth_token_lifetime_seconds: int = Field(
+        300,
+        ge=60,
+        description="Lifetime of access tokens issued by POST /auth/token (SMART Backend "
+        "Services recommends at most five minutes).",
+    )
+    token_url: str = Field(
+        "",
+        description="Public URL of the token endpoint: the `aud` a client assertion must name. "
+        "Empty: COUNTYHEALTH_BASE_URL with its last path segment replaced by auth/token.",
+    )
+    token_revocation_refresh_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often each process reads the tokens revoked by other processes.",
+    )
+
     @field_validator("cors_origins")
     @classmethod
     def _origins_only(cls, value: list[str]) -> list[str]:

@@ -18,6 +18,9 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
+
+from .security.log_masking import masked_logging
 
 APP = "countyhealth.app:app_from_environment"
 log = logging.getLogger("countyhealth.server")
@@ -42,6 +45,7 @@ def _worker(host: str, port: int, options: dict[str, Any]) -> None:
 
 def serve(host: str, port: int, workers: int, **options: Any) -> None:
     """Serve the app; ``workers`` > 1 starts a supervised process per worker."""
+    options.setdefault("log_config", masked_logging(LOGGING_CONFIG))  # ID/phone numbers masked
     if workers <= 1:
         uvicorn.run(APP, factory=True, host=host, port=port, **options)
         return

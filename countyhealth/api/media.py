@@ -47,7 +47,7 @@ async def read_json_body(request: Request, limit: int, *, patch: bool = False) -
         )
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise error("CH-1009", "Content-Length is not a number")
         if int(declared) > limit:
             raise error("CH-1004", f"the body has {declared} bytes; the limit is {limit}")

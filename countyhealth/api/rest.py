@@ -60,7 +60,7 @@ def _if_match(request: Request) -> int | None:
     if value is None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit also takes "²", which int() refuses
         raise error("CH-1009", f'If-Match must be a version ETag like W/"3", not {value[:40]!r}')
     return int(text)
 
@@ -125,7 +125,9 @@ def _history_query(
 def _int_param(value: str | None, name: str, default: int) -> int:
     if value is None:
         return default
-    if not value.isdigit():
+    # ASCII digits only (str.isdigit also takes "²"), and at most 18 of them: the database
+    # columns these values are compared with hold signed 64-bit integers
+    if not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > 18:
         raise error("CH-1006", f"{name} must be a whole number, not {value[:40]!r}", name)
     return int(value)
 

@@ -6,6 +6,12 @@ caller who started it (their scopes apply) and reads through the Repository page
 next export (``_since``). Each type goes to ``Type.1.ndjson``, ``Type.2.ndjson``… of at most
 ``bulk_max_lines_per_file`` resources; types without data get no file. Warnings (parameters
 ignored under ``Prefer: handling=lenient``) go to ``error.1.ndjson`` as OperationOutcomes.
+
+Identity numbers and phone numbers of Patients, RelatedPersons, Persons and Practitioners are
+masked in the files (:func:`countyhealth.security.masking.mask_resource`) unless the caller
+holds the ``full-identifiers`` privilege or is the platform itself (kind ``system``): an export
+leaves the platform, and most of its uses (statistics, quality checks) need no full numbers
+(PIPL art. 6, minimal necessary use).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import orjson
 
 from ..fhir.instant import format_instant
 from ..operations.export import ExportJob, group_members
-from ..store import ALL_PATIENTS, ExportSelection, Job, Store
+from ..security.masking import FULL_IDENTIFIERS, PEOPLE_TYPES, mask_resource
+from ..store import ALL_PATIENTS, Caller, ExportSelection, Job, Store
 
 if TYPE_CHECKING:
     from .worker import JobControl
@@ -89,6 +96,11 @@ def _patients(store: Store, job: Job, spec: ExportJob) -> tuple[str, ...] | Lite
     return spec.patients or ALL_PATIENTS
 
 
+def sees_full_identifiers(caller: Caller) -> bool:
+    """Whether ``caller``'s exports carry identity and phone numbers unmasked."""
+    return caller.kind == "system" or FULL_IDENTIFIERS in caller.privileges
+
+
 def run_export(store: Store, job: Job, control: JobControl) -> dict[str, Any]:
     """Write the job's files and return its manifest."""
     spec = ExportJob.from_json(job.params)
@@ -99,7 +111,9 @@ def run_export(store: Store, job: Job, control: JobControl) -> dict[str, Any]:
     patients = _patients(store, job, spec)
     files_url = f"{settings.base_url.rstrip('/')}/bulkfiles/{job.id}"
     output: list[dict[str, Any]] = []
+    unmasked = sees_full_identifiers(job.caller)
     for number, rtype in enumerate(spec.types, 1):
+        masked = not unmasked and rtype in PEOPLE_TYPES
         selection = ExportSelection(
             rtype,
             until_us=transaction_us,
@@ -113,7 +127,10 @@ def run_export(store: Store, job: Job, control: JobControl) -> dict[str, Any]:
             for page in repo.export_pages(selection, settings.bulk_page_size):
                 for stored in page:
                     assert stored.content is not None
-                    files.write(stored.content)
+                    if masked:
+                        files.write(orjson.dumps(mask_resource(orjson.loads(stored.content))))
+                    else:
+                        files.write(stored.content)
                 control.progress(
                     f"{rtype} ({number} of {len(spec.types)} types): {files.count} resources"
                 )

@@ -314,7 +314,7 @@ def parse_search(
 def _result_param(req: SearchRequest, parser: _Parser, name: str, value: str) -> None:
     rtype = req.resource_types[0]
     if name == "_count":
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):  # str.isdigit also takes "²"
             raise error("CH-6003", f"_count must be a whole number, not {value[:20]!r}", "_count")
         count = int(value)
         if count > parser.max_count:

@@ -204,7 +204,7 @@ def _if_match(e: Entry) -> int | None:
     if value is None:
         return None
     text = str(value).removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit also takes "²"
         raise error("CH-1009", f'Bundle.entry[{e.index}].request.ifMatch must be like W/"3"')
     return int(text)
 

@@ -1,5 +1,6 @@
 """The FHIR resource store: the Repository is the only door to data."""
 
+from .accounts import AccountStore, ApiClient, UserAccount
 from .context import Caller, system_caller
 from .export_read import ALL_PATIENTS, ExportSelection
 from .history import HistoryPage, HistoryQuery
@@ -12,6 +13,8 @@ from .stored import Stored
 
 __all__ = [
     "ALL_PATIENTS",
+    "AccountStore",
+    "ApiClient",
     "Caller",
     "CallerJobs",
     "ExportSelection",
@@ -23,6 +26,7 @@ __all__ = [
     "Scopes",
     "Store",
     "Stored",
+    "UserAccount",
     "migrate",
     "system_caller",
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..fhir.indexing import extract
+from .accounts import AccountStore
 from .audit_writer import AuditWriter
 from .clock import Clock
 from .context import Caller
@@ -29,6 +30,7 @@ class Store:
         self.extract = extract
         self.search_state = SearchParamState(engines, self.clock.now_us)
         self.jobs = JobStore(engines, self.clock, Path(settings.bulk_dir))
+        self.accounts = AccountStore(engines, self.clock, settings.token_revocation_refresh_seconds)
         self.audit = AuditWriter(
             engines.write.begin,
             extract,

@@ -237,7 +237,11 @@ def test_export_then_import_into_an_empty_database_reproduces_the_county(
             TestClient(create_app(source_settings, source)) as a,
             TestClient(create_app(target_settings, target)) as b,
         ):
-            a.headers["Authorization"] = f"Bearer {issue_token(source_settings, 'p', 'system/*.*')}"
+            # exports mask identity and phone numbers unless the caller may see them in full
+            full = {"privileges": ["full-identifiers"]}
+            a.headers["Authorization"] = (
+                f"Bearer {issue_token(source_settings, 'p', 'system/*.*', extra=full)}"
+            )
             b.headers["Authorization"] = f"Bearer {issue_token(target_settings, 'p', 'system/*.*')}"
             r = a.get("/fhir/$export", headers={"Prefer": "respond-async"})
             assert r.status_code == 202, r.text
