@@ -92,9 +92,8 @@ async def search_system(request: Request, repo: Repository) -> Response:
     negotiate(request)
     params = await _params(request)
     types_param = [v for k, v in params if k == "_type"]
-    if types_param:
-        types = tuple(t.strip() for v in types_param for t in v.split(",") if t.strip())
-    else:
+    types = tuple(t.strip() for v in types_param for t in v.split(",") if t.strip())
+    if not types:  # absent, or present and empty (``_type=``)
         raise error(
             "CH-6001", "a system-level search needs _type (e.g. _type=Patient,Practitioner)"
         )

@@ -24,6 +24,10 @@ Deliberate differences from a literal reading of the regexes, for speed or safet
   as https://hl7.org/fhir/R4/datatypes.html#date requires of valid dates.
 * ``xhtml`` (``Narrative.div``) must be a string starting with ``<div``; the XHTML itself is
   not parsed.
+* No string-based value may contain U+0000. R4 says strings SHOULD NOT contain characters
+  below U+0020 other than tab, CR and LF (https://hl7.org/fhir/R4/datatypes.html#string), the
+  XML representation cannot carry U+0000 at all, and PostgreSQL text and jsonb refuse it; a
+  resource that holds it could be stored on one backend and not the other.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ PrimitiveCheck = Callable[[Any], Problem]
 
 WRONG_TYPE = "CH-3008"
 INVALID = "CH-3005"
+
+#: The one character no stored string may hold (see the module docstring).
+NUL = "\x00"
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -148,6 +155,8 @@ def _check_xhtml(value: Any) -> Problem:
         return WRONG_TYPE, f"expected a JSON string of XHTML, got {json_type(value)}"
     if not value.startswith("<div"):
         return INVALID, "narrative XHTML must be a <div> element"
+    if NUL in value:
+        return INVALID, "narrative XHTML must not contain the character U+0000"
     return None
 
 
@@ -185,6 +194,8 @@ def _string_check(
             return WRONG_TYPE, f"expected a JSON string for {type_name}, got {json_type(value)}"
         if not value:
             return INVALID, "empty string is not allowed"
+        if NUL in value:
+            return INVALID, f"{type_name} must not contain the character U+0000"
         if matcher is not None and matcher(value) is None:
             return INVALID, f"{_show(value)} is not a valid {type_name}"
         if len(value) > limit:
@@ -197,7 +208,7 @@ def _string_check(
     if matcher is None:
 
         def check_text(value: Any) -> Problem:
-            if type(value) is str and value and len(value) <= limit:
+            if type(value) is str and value and len(value) <= limit and NUL not in value:
                 return None
             return explain(value)
 
@@ -217,7 +228,7 @@ def _string_check(
         return check_dated
 
     def check_pattern(value: Any) -> Problem:
-        if type(value) is str and value and matcher(value) is not None:
+        if type(value) is str and value and matcher(value) is not None and NUL not in value:
             return None
         return explain(value)
 

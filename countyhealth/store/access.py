@@ -13,7 +13,9 @@ access mode (:data:`.context.ACCESS_MODES`):
   custodian tag names the caller's organisation; rows of a patient who granted the caller an
   active Consent covering the type (see :mod:`countyhealth.fhir.consent_grants`); rows of a
   patient whose record the caller opened by break-glass, until it expires. A Consent is
-  readable by a grantee while it grants them something.
+  readable by a grantee while it grants them something. AuditEvents never: who looked at a
+  record is for the patient and for the roles that audit (access ``all``), not for every
+  clinician the patient lets read their results.
 
 The same rule is applied two ways that agree: as a SQL condition on ``resource`` rows
 (searches and exports leave out what the caller may not read) and per resource on its JSON
@@ -37,6 +39,8 @@ from .schema import access_grant, break_glass, idx_reference, idx_token, resourc
 #: Patient-data types every consent-mode caller may read: the shared master patient index and
 #: insurance coverage, which registration and settlement at any member institution need.
 REGISTRY_TYPES = frozenset({"Patient", "Coverage"})
+#: Patient-compartment types a consent-mode caller never reads, whatever it was granted.
+AUDIT_TYPES = frozenset({"AuditEvent"})
 
 
 def patients_of(rtype: str, document: dict[str, Any] | None) -> list[str]:
@@ -82,6 +86,8 @@ class AccessRule:
             return false()
         if mode == "compartment":
             return and_(is_type, self._in_compartment_of(rtype, self.caller.patients))
+        if rtype in AUDIT_TYPES:
+            return false()
         if rtype in REGISTRY_TYPES:
             return is_type
         ors: list[ColumnElement[bool]] = []
@@ -158,7 +164,7 @@ class AccessRule:
             for rtype, doc in items
             if self.caller.access == "consent"
             and compartment.is_patient_data(rtype)
-            and rtype not in REGISTRY_TYPES
+            and rtype not in REGISTRY_TYPES | AUDIT_TYPES
             for pid in patients_of(rtype, doc)
         }
         self._load(conn, wanted)
@@ -175,6 +181,8 @@ class AccessRule:
         patients = patients_of(rtype, doc)
         if mode == "compartment":
             return any(p in self.caller.patients for p in patients)
+        if rtype in AUDIT_TYPES:
+            return False
         if rtype in REGISTRY_TYPES:
             return True
         org = self.caller.organization

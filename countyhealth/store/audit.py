@@ -38,6 +38,12 @@ ROLE_SYSTEM = "https://countyhealth.example.org/fhir/CodeSystem/platform-role"
 CALLER_SYSTEM = "https://countyhealth.example.org/fhir/NamingSystem/caller"
 
 
+def _printable(text: str) -> str:
+    """``text`` without U+0000, which no database text column can hold (an error message may
+    quote the offending input)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def build_audit_event(
     *,
     caller: Caller,
@@ -76,6 +82,8 @@ def build_audit_event(
             "identifier": {"system": f"{CALLER_SYSTEM}/{caller.kind}", "value": caller.id},
             "display": caller.display or caller.id,
         },
+        "altId": caller.id,
+        "name": _printable(caller.display or caller.id),
         "requestor": True,
     }
     if caller.organization:
@@ -110,10 +118,10 @@ def build_audit_event(
         },
     }
     if detail:
-        event["outcomeDesc"] = detail
+        event["outcomeDesc"] = _printable(detail)
     if purpose is not None:
         code, text = purpose
-        reason = {"coding": [{"system": V3_ACT_REASON, "code": code}], "text": text}
+        reason = {"coding": [{"system": V3_ACT_REASON, "code": code}], "text": _printable(text)}
         event["purposeOfEvent"] = [reason]
         agent["purposeOfUse"] = [reason]
     entities: list[dict[str, Any]] = []
@@ -131,7 +139,7 @@ def build_audit_event(
             "role": _coding("http://terminology.hl7.org/CodeSystem/object-role", "4"),
         }
         if entity is not None:
-            item["what"] = {"reference": entity}
+            item["what"] = {"reference": _printable(entity)}
         if query is not None:
             item["query"] = _base64(query)
         entities.append(item)

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from psycopg import DataError as DriverDataError
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import DataError as StatementDataError
 
 from .audit import audit_versions
 from .rows import IndexExtractor, insert_new_resources
@@ -36,6 +38,11 @@ from .schema import resource
 log = logging.getLogger(__name__)
 
 _ROTATE_BYTES = 16 * 1024 * 1024
+#: What the database (or its driver, for rows sent by COPY) raises for a value it cannot hold;
+#: retrying the same events would fail the same way.
+DataError = (StatementDataError, DriverDataError)
+#: Where events the database refuses are kept (next to the spool files) for an operator.
+REJECTED_FILE = "rejected-audit.ndjson"
 
 
 class AuditWriter:
@@ -144,6 +151,15 @@ class AuditWriter:
         return recovered
 
     def _ingest_missing(self, events: list[dict[str, Any]]) -> int:
+        try:
+            return self._ingest_missing_batch(events)
+        except DataError:
+            if len(events) == 1:
+                self._set_aside(events[0], "refused while recovering a spool file")
+                return 0
+            return sum(self._ingest_missing([e]) for e in events)
+
+    def _ingest_missing_batch(self, events: list[dict[str, Any]]) -> int:
         with self._begin_write() as conn:
             ids = [e["id"] for e in events]
             present = set(
@@ -211,6 +227,12 @@ class AuditWriter:
                 with self._begin_write() as conn:
                     self.write_now(conn, events)
                 break
+            except DataError:
+                # The database refuses something inside an event (not a passing fault):
+                # retrying the batch would block the writer for ever. Write the events one
+                # by one and set aside the ones refused.
+                self._commit_one_by_one(events)
+                break
             except Exception as exc:  # the events stay in the spool; keep trying
                 attempt += 1
                 log.warning(
@@ -222,6 +244,24 @@ class AuditWriter:
             if self._pending == 0:
                 self._rotate_if_large()
                 self._idle.notify_all()
+
+    def _commit_one_by_one(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            try:
+                with self._begin_write() as conn:
+                    self.write_now(conn, [event])
+            except DataError as exc:
+                self._set_aside(event, exc)
+
+    def _set_aside(self, event: dict[str, Any], exc: Exception | str) -> None:
+        """Keep an event the database refused in ``rejected-audit.ndjson`` and log it loudly."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        path = self._dir / REJECTED_FILE
+        with path.open("ab") as f:
+            f.write(orjson.dumps(event) + b"\n")
+        log.error(
+            "AuditEvent %s refused by the database, kept in %s: %s", event.get("id"), path, exc
+        )
 
     def _rotate_if_large(self) -> None:
         """Empty the spool file once everything in it is committed and it has grown large."""

@@ -160,11 +160,25 @@ class Repository:
         return AccessRule(self.caller, self.store.clock.now_us())
 
     def _check_readable(
-        self, conn: Connection, rtype: str, rid: str, document: dict[str, Any] | None
+        self,
+        conn: Connection,
+        rtype: str,
+        rid: str,
+        document: dict[str, Any] | None,
+        audit_patients: list[str] | None = None,
     ) -> None:
-        """Refuse a direct read of patient data that no rule lets the caller see."""
+        """Refuse a direct read of patient data that no rule lets the caller see.
+
+        A refused read names the record's patients in ``audit_patients`` (the list its failure
+        AuditEvent will carry), so the attempt shows in the patient's "who read my record".
+        """
         rule = self.access_rule()
         if rule.restricts([rtype]) and not rule.allows(conn, rtype, document):
+            if audit_patients is not None and document is not None:
+                known = set(audit_patients)
+                audit_patients.extend(
+                    p for p in compartment.patient_ids(document) if p not in known
+                )
             self._deny(rtype, rid)
 
     def _deny(self, rtype: str, rid: str) -> None:
@@ -268,7 +282,8 @@ class Repository:
     def read(self, rtype: str, rid: str) -> Stored:
         """read: the current version; 404 when unknown, 410 when deleted."""
         self.check_type(rtype)
-        with self._audited("read", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+        patients = _self_patient(rtype, rid)
+        with self._audited("read", rtype, f"{rtype}/{rid}", patients):
             self.require(rtype, "read")
             with self._reading() as conn:
                 row = conn.execute(_READ_CURRENT, {"t": rtype, "i": rid}).first()
@@ -277,7 +292,7 @@ class Repository:
                 if row.deleted:
                     raise gone(rtype, rid, row.version_id)
                 stored = Stored(rtype, rid, row.version_id, row.last_updated_us, False, row.content)
-                self._check_readable(conn, rtype, rid, stored.resource)
+                self._check_readable(conn, rtype, rid, stored.resource, patients)
         self._audit_success("read", stored)
         return stored
 
@@ -285,9 +300,10 @@ class Repository:
         """vread: one version from history; 404 when unknown, 410 for a deletion version."""
         self.check_type(rtype)
         entity = f"{rtype}/{rid}/_history/{version}"
-        with self._audited("vread", rtype, entity, _self_patient(rtype, rid)):
+        patients = _self_patient(rtype, rid)
+        with self._audited("vread", rtype, entity, patients):
             self.require(rtype, "vread")
-            if not version.isdigit():
+            if not (version.isascii() and version.isdigit() and len(version) <= 18):
                 raise error("CH-2003", f"{entity}: versions are whole numbers")
             with self.store.engines.read.connect() as conn:
                 row = conn.execute(_READ_VERSION, {"t": rtype, "i": rid, "v": int(version)}).first()
@@ -298,7 +314,7 @@ class Repository:
                 stored = Stored(
                     rtype, rid, int(version), row.last_updated_us, False, row.content, row.method
                 )
-                self._check_readable(conn, rtype, rid, stored.resource)
+                self._check_readable(conn, rtype, rid, stored.resource, patients)
         self._audit_success("vread", stored)
         return stored
 
@@ -465,7 +481,12 @@ class Repository:
             self.require(rtype, "patch")
             try:
                 patch = jsonpatch.JsonPatch(operations)
-            except (jsonpatch.InvalidJsonPatch, TypeError, AttributeError) as exc:
+            except (
+                jsonpatch.InvalidJsonPatch,
+                jsonpatch.JsonPointerException,
+                TypeError,
+                AttributeError,
+            ) as exc:
                 raise error("CH-2012", f"not a JSON Patch document: {exc}") from exc
 
             def apply(conn: Connection) -> Stored:
