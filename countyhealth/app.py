@@ -25,6 +25,7 @@ from .bulk import BulkWorker
 from .config import Settings
 from .fhir import compartment, definitions
 from .fhir.validation import precompile
+from .security.clients import token_endpoint
 from .store import Store
 
 
@@ -71,7 +72,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @app.get("/fhir/metadata", include_in_schema=False)
     async def metadata(request: Request) -> Response:
         negotiate(request)
-        return fhir_response(capability_statement(settings.base_url), indent=pretty(request))
+        return fhir_response(
+            capability_statement(settings.base_url, token_endpoint(settings)),
+            indent=pretty(request),
+        )
 
     app.mount("/fhir", rest_router)
     return app

@@ -18,7 +18,14 @@ from .rest import SYSTEM_INTERACTIONS, TYPE_INTERACTIONS
 
 
 @cache
-def capability_statement(base_url: str) -> dict[str, Any]:
+def capability_statement(base_url: str, token_url: str | None = None) -> dict[str, Any]:
+    """The server's CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html).
+
+    With ``token_url``, ``rest.security`` names SMART-on-FHIR and carries the ``oauth-uris``
+    extension with the token and revocation endpoints, as SMART App Launch 1.0 describes for
+    servers (https://hl7.org/fhir/smart-app-launch/1.0.0/conformance/index.html); the same
+    endpoints are in ``/fhir/.well-known/smart-configuration``.
+    """
     ops = operations()
     resources = []
     revincludes: dict[str, list[str]] = {}
@@ -76,20 +83,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "security": {
-                    "cors": False,
-                    "service": [
-                        {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                    "code": "OAuth",
-                                }
-                            ]
-                        }
-                    ],
-                    "description": "Bearer JWT issued by the platform; SMART scopes.",
-                },
+                "security": _security(token_url),
                 "resource": resources,
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 "searchParam": [
@@ -104,3 +98,30 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+_SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+
+
+def _security(token_url: str | None) -> dict[str, Any]:
+    codes = ["OAuth"] + (["SMART-on-FHIR"] if token_url else [])
+    security: dict[str, Any] = {
+        "cors": False,
+        "service": [{"coding": [{"system": _SECURITY_SERVICE, "code": c}]} for c in codes],
+        "description": "Bearer JWT issued by the platform (POST /auth/token: client "
+        "credentials with a client secret or a SMART Backend Services JWT assertion); SMART "
+        "v2 scopes, narrowed by the caller's role, organisation and the patients' consents.",
+    }
+    if token_url:
+        revoke = token_url.rsplit("/", 1)[0] + "/revoke"
+        security["extension"] = [
+            {
+                "url": _OAUTH_URIS,
+                "extension": [
+                    {"url": "token", "valueUri": token_url},
+                    {"url": "revoke", "valueUri": revoke},
+                ],
+            }
+        ]
+    return security

@@ -52,9 +52,9 @@ def _plan() -> dict[str, dict[str, Any]]:
 
 
 def demo_file(settings: Settings) -> Path:
-    """Where the demo passwords are kept: beside the SQLite database, or under ``data/``."""
-    db = settings.sqlite_path()
-    return (db.parent if db is not None else Path("data")) / "demo-accounts.json"
+    """Where the demo passwords are kept: in the server's local data folder, the one that
+    holds the audit spool (beside the SQLite database, or ``data/`` by default)."""
+    return settings.audit_spool_path().parent / "demo-accounts.json"
 
 
 def read_demo_file(settings: Settings) -> list[dict[str, Any]]:

@@ -240,6 +240,11 @@ def test_capability_statement_is_generated(client: TestClient) -> None:
     assert {"name", "phonetic", "identifier", "birthdate", "_id", "_lastUpdated"} <= set(params)
     assert "_text" not in params and "_content" not in params  # not offered, so not claimed
     assert any(op["name"] == "validate" for op in patient["operation"])
+    security = cs["rest"][0]["security"]
+    services = {c["code"] for s in security["service"] for c in s["coding"]}
+    assert services == {"OAuth", "SMART-on-FHIR"}
+    uris = {e["url"]: e["valueUri"] for e in security["extension"][0]["extension"]}
+    assert uris["token"].endswith("/auth/token") and uris["revoke"].endswith("/auth/revoke")
 
 
 def test_healthz_and_openapi(client: TestClient) -> None:
