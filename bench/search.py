@@ -6,7 +6,11 @@ the Repository (the same code the HTTP API calls) and prints one JSON line:
 ``{"bench":"search","resources":…,"backend":…,"queries":{NAME:{"p50_ms":…,"p95_ms":…}}}``.
 A baseline query (read of one resource by id) is timed in the same run.
 
-    .venv/bin/python bench/search.py [--patients 100000] [--database-url URL] [--rebuild]
+With ``--consent`` the same queries are timed again as a county clinician of another
+organisation, whose reach is the patients' Consents (granted for the sampled patients before
+the run): the cost of the access rule, under ``"consent_queries"``.
+
+    .venv/bin/python bench/search.py [--patients 100000] [--database-url URL] [--rebuild] [--consent]
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.progress import Progress
 
 from countyhealth.config import Settings
+from countyhealth.consent import consent_resource
 from countyhealth.fhir.search_request import parse_search
+from countyhealth.security.roles import caller_for
 from countyhealth.store import Repository, Store, migrate, system_caller
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单区"
@@ -43,6 +49,7 @@ LOINC = [
 ]
 DEPARTMENTS = 40
 PRACTITIONERS = 400
+CLINIC = "Organization/bench-county-hospital"
 
 
 def id_number(rng: random.Random, birth: str, male: bool) -> str:
@@ -161,6 +168,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--consent", action="store_true", help="also time the queries as a consent-mode clinician"
+    )
     args = parser.parse_args()
     cache = Path(".cache/bench")
     cache.mkdir(parents=True, exist_ok=True)
@@ -185,6 +195,39 @@ def main() -> None:
         count = _count(repo)
     rng = random.Random(args.seed + 1)
     sample = [rng.randrange(args.patients) for _ in range(args.runs + 1)]
+    results = run_queries(repo, sample, args.runs, args.seed)
+    consent_results = None
+    if args.consent:
+        grant_consents(repo, sorted(set(sample)))
+        clinician = store.repository(
+            caller_for(
+                kind="user",
+                id="bench-clinician",
+                role_codes=("county-clinician",),
+                organization=CLINIC,
+            )
+        )
+        consent_results = run_queries(clinician, sample, args.runs, args.seed)
+    store.close()
+    out: dict[str, Any] = {
+        "bench": "search",
+        "resources": count,
+        "backend": url.split(":")[0],
+        "queries": results,
+    }
+    if consent_results is not None:
+        out["consent_queries"] = consent_results
+    if build_seconds is not None:
+        out["build_seconds"] = round(build_seconds, 1)
+        out["build_resources_per_s"] = round(count / build_seconds, 1)
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def run_queries(
+    repo: Repository, sample: list[int], runs: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Time the everyday searches through ``repo`` (whose caller decides what is visible)."""
+    rng = random.Random(seed + 2)
     picks = iter(sample * 10)
 
     def patient() -> dict[str, Any]:
@@ -234,21 +277,17 @@ def main() -> None:
             "Observation", lambda: [("_total", "accurate"), ("_count", "0")]
         ),
     }
-    results = {
-        name: timed(fn, args.runs if "total" not in name else max(10, args.runs // 4))
+    return {
+        name: timed(fn, runs if "total" not in name else max(10, runs // 4))
         for name, fn in queries.items()
     }
-    store.close()
-    out: dict[str, Any] = {
-        "bench": "search",
-        "resources": count,
-        "backend": url.split(":")[0],
-        "queries": results,
-    }
-    if build_seconds is not None:
-        out["build_seconds"] = round(build_seconds, 1)
-        out["build_resources_per_s"] = round(count / build_seconds, 1)
-    print(json.dumps(out, ensure_ascii=False))
+
+
+def grant_consents(repo: Repository, patients: list[int]) -> None:
+    """Each sampled patient lets the benchmark clinic read their record (idempotent)."""
+    for i in patients:
+        body = consent_resource(f"p{i}", CLINIC, days=3650)
+        repo.update("Consent", f"bench-consent-p{i}", {**body, "id": f"bench-consent-p{i}"})
 
 
 def _pinyin(patient: dict[str, Any]) -> str:
