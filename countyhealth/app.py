@@ -52,6 +52,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         description="县域医共体数字健康平台 — platform routes. The FHIR API lives under /fhir "
         "and is described by its CapabilityStatement at /fhir/metadata.",
         lifespan=lifespan,
+        # FastAPI's interactive pages load their scripts from a CDN: not on an offline county
+        # intranet, and not under our CSP. /openapi.json stays for local tools.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store

@@ -13,9 +13,6 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/fhir/metadata"),
         ("GET", "/fhir/.well-known/smart-configuration"),
         ("GET", "/openapi.json"),
-        ("GET", "/docs"),
-        ("GET", "/docs/oauth2-redirect"),
-        ("GET", "/redoc"),
         # signing in (the forms and the OAuth endpoints authenticate what they receive)
         ("GET", "/auth/login"),
         ("GET", "/auth/style.css"),
