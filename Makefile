@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FHIR_PACKAGE := .cache/fhir/hl7.fhir.r4.examples-4.0.1.tgz
+VENDOR := countyhealth/web/static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint typecheck pytest migrate fhir-package lock bench clean
+.PHONY: run test install assets lint typecheck pytest migrate fhir-package lock bench clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +16,20 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(BIN)/.installed
+# Front-end packages from the npm registry, pinned by package-lock.json, copied next to the
+# pages' own scripts (served from /static; never a CDN: county intranets are offline).
+$(VENDOR)/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx.LICENSE
+	cp node_modules/echarts/LICENSE $(VENDOR)/echarts.LICENSE
+	touch $@
+
+assets: $(VENDOR)/.installed
+
+install: $(BIN)/.installed assets
 
 # The official R4 package: test data (examples) and the source of the derived definitions.
 $(FHIR_PACKAGE):

@@ -27,6 +27,7 @@ from .fhir import compartment, definitions
 from .fhir.validation import precompile
 from .security.clients import token_endpoint
 from .store import Store
+from .web import install_web
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_auth(app, settings, store)
     app.include_router(me_router)
     app.include_router(reports_router)
+    install_web(app)
 
     @app.get("/healthz", tags=["platform"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

@@ -47,7 +47,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 LOGIN_CSRF_COOKIE = "ch_login_csrf"
-AFTER_LOGIN = "/auth/login"
+AFTER_LOGIN = "/app"
 _MAX_FIELD = 2048
 
 
@@ -83,8 +83,8 @@ def wants_json(request: Request) -> bool:
     return "json" in accept and "text/html" not in accept
 
 
-def _safe_next(value: str | None) -> str:
-    """A local path to go to after signing in; anything else becomes the default."""
+def safe_next(value: str | None, default: str = "") -> str:
+    """A local path to go to next (after signing in…); anything else becomes ``default``."""
     if (
         value
         and value.startswith("/")
@@ -94,7 +94,7 @@ def _safe_next(value: str | None) -> str:
         and value.isprintable()
     ):
         return value
-    return AFTER_LOGIN
+    return default or AFTER_LOGIN
 
 
 def _login_token(request: Request) -> str:
@@ -236,7 +236,7 @@ async def _start_session(request: Request, signed_in: Any) -> tuple[str, WebSess
     summary="Sign-in page: staff user name and password, resident phone",
 )
 def login_page(request: Request, next_url: str | None = Query(None, alias="next")) -> Response:
-    return _login_page(request, session=session_of(request), next_url=_safe_next(next_url))
+    return _login_page(request, session=session_of(request), next_url=safe_next(next_url))
 
 
 @router.get("/style.css", include_in_schema=False)
@@ -270,12 +270,12 @@ async def login(request: Request) -> Response:
             return outcome_response(exc)
         return _login_page(
             request,
-            next_url=_safe_next(fields.get("next")),
+            next_url=safe_next(fields.get("next")),
             failure=exc,
             username=fields.get("username", "")[:100],
         )
     log.info("signed in: %s (%s)", session.account.username, ",".join(session.account.roles))
-    return _signed_in(request, session_id, session, _safe_next(fields.get("next")))
+    return _signed_in(request, session_id, session, safe_next(fields.get("next")))
 
 
 @router.post(
@@ -296,7 +296,7 @@ async def send_code(request: Request) -> Response:
             return outcome_response(exc)
         return _login_page(
             request,
-            next_url=_safe_next(fields.get("next")),
+            next_url=safe_next(fields.get("next")),
             failure=exc,
             phone=fields.get("phone", "")[:20],
         )
@@ -319,7 +319,7 @@ async def send_code(request: Request) -> Response:
         masked_phone=mask_phone(sent.phone),
         minutes=max(1, ttl // 60),
         demo_code=demo_code,
-        next_url=_safe_next(fields.get("next")),
+        next_url=safe_next(fields.get("next")),
     )
 
 
@@ -356,16 +356,16 @@ async def verify_code(request: Request) -> Response:
                 masked_phone=mask_phone(phone),
                 minutes=max(1, services.settings.otp_ttl_seconds // 60),
                 demo_code=None,
-                next_url=_safe_next(fields.get("next")),
+                next_url=safe_next(fields.get("next")),
                 message=exc.issues[0].diagnostics,
                 message_kind="error",
                 code=exc.code,
             )
         return _login_page(
-            request, next_url=_safe_next(fields.get("next")), failure=exc, phone=phone
+            request, next_url=safe_next(fields.get("next")), failure=exc, phone=phone
         )
     log.info("resident signed in: %s", session.account.username)
-    return _signed_in(request, session_id, session, _safe_next(fields.get("next")))
+    return _signed_in(request, session_id, session, safe_next(fields.get("next")))
 
 
 @router.post(
@@ -390,7 +390,7 @@ def logout(request: Request) -> Response:
     if wants_json(request):
         response = JSONResponse({"signed_out": True})
     else:
-        response = RedirectResponse(AFTER_LOGIN, status_code=303)
+        response = RedirectResponse("/auth/login", status_code=303)
     clear_session_cookie(response, services.settings)
     return response
 

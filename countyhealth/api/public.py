@@ -21,5 +21,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/auth/otp/verify"),
         ("POST", "/auth/token"),
         ("POST", "/auth/revoke"),
+        # web pages: the entry redirect, the language switch (a cookie), scripts and styles
+        ("GET", "/"),
+        ("GET", "/lang/{language}"),
+        ("GET", "/static/{path:path}"),
     }
 )

@@ -144,3 +144,36 @@ def break_glass_openings(repo: Repository, since_us: int, limit: int = 500) -> l
 
 def openings_json(openings: list[Opening]) -> bytes:
     return orjson.dumps([o.to_json() for o in openings])
+
+
+def live_opening(repo: Repository, patient_id: str) -> Opening | None:
+    """The caller's own break-glass opening of ``Patient/patient_id`` that has not expired
+    (the newest), for the banner a page shows while the record is open this way."""
+    caller = repo.caller
+    if caller.access != "consent":
+        return None
+    now = repo.store.clock.now_us()
+    b = break_glass
+    with repo.store.engines.read.connect() as conn:
+        row = conn.execute(
+            select(b)
+            .where(
+                b.c.caller == caller.key,
+                b.c.patient_id == patient_id,
+                b.c.expires_us > now,
+            )
+            .order_by(b.c.expires_us.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return Opening(
+        row.id,
+        row.caller,
+        row.organization,
+        row.patient_id,
+        row.reason,
+        row.started_us,
+        row.expires_us,
+        row.audit_event,
+    )

@@ -29,7 +29,7 @@ from . import conditional
 from .access import AccessRule
 from .access_log import Access, access_log
 from .audit import build_audit_event
-from .break_glass import Opening, break_glass_openings, open_break_glass
+from .break_glass import Opening, break_glass_openings, live_opening, open_break_glass
 from .bulk import put_many
 from .context import Caller
 from .dialect import lock_for_update, lock_key
@@ -577,6 +577,10 @@ class Repository:
     def break_glass(self, patient_id: str, reason: str) -> Opening:
         """Open a patient's record without consent (see :mod:`.break_glass`)."""
         return open_break_glass(self, patient_id, reason)
+
+    def break_glass_open(self, patient_id: str) -> Opening | None:
+        """The caller's live break-glass opening of a patient, if any (see :mod:`.break_glass`)."""
+        return live_opening(self, patient_id)
 
     def break_glass_openings(self, since_us: int, limit: int = 500) -> list[Opening]:
         """The bureau's list of break-glass openings (see :mod:`.break_glass`)."""

@@ -66,7 +66,7 @@ def test_staff_sign_in_starts_a_session(web: TestClient, services: AuthServices)
     page = web.get("/auth/login")
     assert page.status_code == 200 and "工作人员登录" in page.text and "Staff" in page.text
     response = sign_in(web, "dr.zhou", PASSWORD)
-    assert response.status_code == 303 and response.headers["location"] == "/auth/login"
+    assert response.status_code == 303 and response.headers["location"] == "/app"
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("ch_session="))
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite=lax", "path=/"} <= flags
@@ -238,9 +238,9 @@ def test_sessions_end_when_idle_and_after_the_absolute_lifetime(
     ("target", "expected"),
     [
         ("/api/me/records", "/api/me/records"),
-        ("//evil.example/x", "/auth/login"),
-        ("https://evil.example/", "/auth/login"),
-        ("/\\evil.example", "/auth/login"),
+        ("//evil.example/x", "/app"),
+        ("https://evil.example/", "/app"),
+        ("/\\evil.example", "/app"),
     ],
 )
 def test_only_local_next_pages(

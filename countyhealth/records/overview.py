@@ -1,0 +1,188 @@
+"""The patient overview: who the patient is and the record the caller may see.
+
+Sections: a timeline of encounters, conditions, medications, observations (latest value per
+code, and trends for codes measured more than once — blood pressure as two series), and
+reports. Each section is one search in the patient's compartment, so the access rule and the
+audit apply; a section the caller's scopes do not cover is absent, and one the rule trimmed is
+marked ``hidden``. While the caller reads the record by break-glass, ``breakGlass`` says until
+when and why.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from decimal import Decimal
+from typing import Any
+
+from ..fhir.instant import format_instant
+from ..store import Repository
+from .display import concept, concepts, first_code, quantity, reference_id, when
+from .patients import patient_card
+from .query import find
+
+LOINC = "http://loinc.org"
+#: Observation codes whose components are charted (blood pressure panel).
+PANELS = {"85354-9"}
+
+
+def _section(
+    repo: Repository, rtype: str, pid: str, sort: str, count: int
+) -> tuple[list[dict[str, Any]], bool] | None:
+    if not repo.caller.scopes.allows(rtype, "search-type"):
+        return None
+    found = find(repo, rtype, [("patient", f"Patient/{pid}"), ("_sort", sort)], count=count)
+    return found.resources, found.hidden
+
+
+def _encounter(e: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": e["id"],
+        "start": when(e, "period"),
+        "class": (e.get("class") or {}).get("code"),
+        "type": concepts(e.get("type")),
+        "service": concept(e.get("serviceType")),
+        "reason": concepts(e.get("reasonCode")),
+        "status": e.get("status"),
+        "organization": reference_id(e.get("serviceProvider"), "Organization"),
+        "custodian": _custodian(e),
+    }
+
+
+def _custodian(resource: dict[str, Any]) -> str | None:
+    for tag in (resource.get("meta") or {}).get("tag") or []:
+        if str(tag.get("system", "")).endswith("/custodian"):
+            return tag.get("code")
+    return None
+
+
+def _condition(c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": c["id"],
+        "text": concept(c.get("code")),
+        "code": first_code(c.get("code")),
+        "clinicalStatus": first_code(c.get("clinicalStatus")),
+        "onset": when(c, "onsetDateTime", "onsetPeriod", "recordedDate"),
+    }
+
+
+def _medication(m: dict[str, Any]) -> dict[str, Any]:
+    dosage: dict[str, Any] = next(iter(m.get("dosageInstruction") or []), {})
+    return {
+        "id": m["id"],
+        "text": concept(m.get("medicationCodeableConcept")),
+        "status": m.get("status"),
+        "authored": m.get("authoredOn"),
+        "dosage": dosage.get("text") or "",
+    }
+
+
+def _report(r: dict[str, Any]) -> dict[str, Any]:
+    mark = next(
+        (
+            (x.get("valueCoding") or {}).get("display")
+            for x in r.get("extension") or []
+            if str(x.get("url", "")).endswith("/recognition-mark")
+        ),
+        None,
+    )
+    return {
+        "id": r["id"],
+        "text": concept(r.get("code")),
+        "category": concepts(r.get("category")),
+        "effective": when(r, "effectiveDateTime", "effectivePeriod", "issued"),
+        "status": r.get("status"),
+        "conclusion": r.get("conclusion") or "",
+        "recognitionMark": mark,
+        "custodian": _custodian(r),
+    }
+
+
+def _numeric(value: dict[str, Any] | None) -> float | None:
+    if not value or value.get("value") is None:
+        return None
+    return float(Decimal(str(value["value"])))
+
+
+def _observations(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Latest value per code, and a trend per code with at least two numeric points."""
+    latest: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    series: dict[str, dict[str, Any]] = {}
+    for o in items:  # newest first
+        code = first_code(o.get("code"), LOINC) or first_code(o.get("code")) or o["id"]
+        effective = when(o, "effectiveDateTime", "effectivePeriod", "issued")
+        components = o.get("component") or []
+        if code not in latest:
+            value = quantity(o.get("valueQuantity")) or concept(o.get("valueCodeableConcept"))
+            if components:
+                value = " / ".join(quantity(c.get("valueQuantity")) for c in components)
+            latest[code] = {
+                "id": o["id"],
+                "code": code,
+                "text": concept(o.get("code")),
+                "value": value,
+                "effective": effective,
+            }
+        if not effective:
+            continue
+        parts: list[tuple[str, dict[str, Any] | None]] = (
+            [(concept(c.get("code")), c.get("valueQuantity")) for c in components]
+            if code in PANELS
+            else [(concept(o.get("code")), o.get("valueQuantity"))]
+        )
+        for name, measured in parts:
+            number = _numeric(measured)
+            if number is None:
+                continue
+            trend = series.setdefault(
+                code,
+                {"code": code, "title": concept(o.get("code")), "unit": "", "series": {}},
+            )
+            trend["unit"] = trend["unit"] or (measured or {}).get("unit") or ""
+            trend["series"].setdefault(name, []).append([effective, number])
+    trends = []
+    for trend in series.values():
+        lines = [
+            {"name": name, "points": list(reversed(points))}
+            for name, points in trend["series"].items()
+        ]
+        if max(len(line["points"]) for line in lines) >= 2:
+            trends.append({**trend, "series": lines})
+    return list(latest.values()), trends
+
+
+def patient_overview(repo: Repository, patient_id: str) -> dict[str, Any]:
+    """The overview of ``Patient/patient_id`` as the caller may see it.
+
+    Raises:
+        OperationOutcomeError: 404/410 for an unknown or deleted patient; 403 (CH-4004) when
+            the caller may not read this patient (no consent, no break-glass).
+    """
+    patient = repo.read("Patient", patient_id).resource
+    full = "full-identifiers" in repo.caller.privileges
+    overview: dict[str, Any] = {"patient": patient_card(patient, full), "hidden": []}
+    opening = repo.break_glass_open(patient_id)
+    overview["breakGlass"] = (
+        {"reason": opening.reason, "expires": format_instant(opening.expires_us)}
+        if opening
+        else None
+    )
+    sections = (
+        ("encounters", "Encounter", "-date", 20, _encounter),
+        ("conditions", "Condition", "-recorded-date", 50, _condition),
+        ("medications", "MedicationRequest", "-authoredon", 30, _medication),
+        ("reports", "DiagnosticReport", "-date", 20, _report),
+    )
+    for key, rtype, sort, count, shape in sections:
+        found = _section(repo, rtype, patient_id, sort, count)
+        if found is None:
+            continue
+        resources, hidden = found
+        overview[key] = [shape(r) for r in resources]
+        if hidden:
+            overview["hidden"].append(key)
+    observed = _section(repo, "Observation", patient_id, "-date", 200)
+    if observed is not None:
+        overview["observations"], overview["trends"] = _observations(observed[0])
+        if observed[1]:
+            overview["hidden"].append("observations")
+    return overview

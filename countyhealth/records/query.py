@@ -1,0 +1,27 @@
+"""A search through the caller's Repository with the platform's search parser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..fhir.search_request import parse_search
+from ..store import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The resources a search returned; ``hidden`` when the access rule left some out."""
+
+    resources: list[dict[str, Any]]
+    hidden: bool
+    total: int | None = None
+
+
+def find(repo: Repository, rtype: str, params: list[tuple[str, str]], *, count: int = 20) -> Found:
+    """``rtype?params`` with ``_count=count`` (audited like any search)."""
+    query = [*params, ("_count", str(count))]
+    req = parse_search((rtype,), query, default_count=count, max_count=max(count, 1000))
+    text = "&".join(f"{k}={v}" for k, v in query)
+    page = repo.search(req, query_string=f"{rtype}?{text}")
+    return Found([s.resource for s in page.entries], page.suppressed, page.total)
