@@ -15,6 +15,7 @@ from countyhealth.api.auth import issue_token
 from countyhealth.app import create_app
 from countyhealth.config import Settings
 from countyhealth.store import Repository, Store, migrate, system_caller
+from tests.support.demo_county import DemoCounty, build_demo_county
 from tests.support.postgres import Cluster, missing_reason
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -102,3 +103,17 @@ def client(settings: Settings, store: Store) -> Iterator[TestClient]:
 @pytest.fixture
 def sqlite_settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     return make_settings("sqlite", tmp_path, request)
+
+
+@pytest.fixture(scope="session")
+def county(tmp_path_factory: pytest.TempPathFactory) -> DemoCounty:
+    """A seeded 300-resident demo county with one demo account per role (page and browser
+    tests); built once per session."""
+    return build_demo_county(tmp_path_factory.mktemp("demo-county"))
+
+
+@pytest.fixture(scope="session")
+def county_store(county: DemoCounty) -> Iterator[Store]:
+    store = Store.open(county.settings)
+    yield store
+    store.close()

@@ -4,7 +4,8 @@ Sections: a timeline of encounters, conditions, medications, observations (lates
 code, and trends for codes measured more than once — blood pressure as two series), and
 reports. Each section is one search in the patient's compartment, so the access rule and the
 audit apply; a section the caller's scopes do not cover is absent, and one the rule trimmed is
-marked ``hidden``. While the caller reads the record by break-glass, ``breakGlass`` says until
+listed in ``hidden`` (the access rule applied to it; ``restricted`` says the caller reads under
+consent without an open break-glass, so records of other organisations may be missing). While the caller reads the record by break-glass, ``breakGlass`` says until
 when and why.
 """
 
@@ -161,11 +162,16 @@ def patient_overview(repo: Repository, patient_id: str) -> dict[str, Any]:
     full = "full-identifiers" in repo.caller.privileges
     overview: dict[str, Any] = {"patient": patient_card(patient, full), "hidden": []}
     opening = repo.break_glass_open(patient_id)
+    caller = repo.caller
     overview["breakGlass"] = (
         {"reason": opening.reason, "expires": format_instant(opening.expires_us)}
         if opening
         else None
     )
+    # Under consent, the record shows what the caller's organisation wrote and what the
+    # patient shared; the rest stays out until the patient consents or the glass is broken.
+    overview["restricted"] = caller.access == "consent" and opening is None
+    overview["canBreakGlass"] = overview["restricted"] and "break-glass" in caller.privileges
     sections = (
         ("encounters", "Encounter", "-date", 20, _encounter),
         ("conditions", "Condition", "-recorded-date", 50, _condition),

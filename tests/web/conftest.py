@@ -1,4 +1,4 @@
-"""Page tests run against one small seeded demo county per session (tests/support/demo_county)."""
+"""Page tests run against the session's small seeded demo county (``county`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,7 @@ from fastapi.testclient import TestClient
 
 from countyhealth.app import create_app
 from countyhealth.store import Store
-from tests.support.demo_county import DemoCounty, build_demo_county, sign_in
-
-
-@pytest.fixture(scope="session")
-def county(tmp_path_factory: pytest.TempPathFactory) -> DemoCounty:
-    return build_demo_county(tmp_path_factory.mktemp("demo-county"))
-
-
-@pytest.fixture(scope="session")
-def county_store(county: DemoCounty) -> Iterator[Store]:
-    store = Store.open(county.settings)
-    yield store
-    store.close()
+from tests.support.demo_county import DemoCounty, sign_in
 
 
 @pytest.fixture

@@ -39,6 +39,14 @@ def search(request: Request, q: Annotated[str, Query(max_length=200)] = "") -> R
     return render(request, Page("patients/search", "patients.search.title", matches.to_json()))
 
 
+def _glass_rules(repo: Repository) -> dict[str, int]:
+    settings = repo.store.settings
+    return {
+        "glassMinutes": settings.break_glass_minutes,
+        "glassMinReason": settings.break_glass_min_reason,
+    }
+
+
 def _overview_page(repo: Repository, patient_id: str) -> Page:
     try:
         data = records.patient_overview(repo, patient_id)
@@ -54,11 +62,11 @@ def _overview_page(repo: Repository, patient_id: str) -> Page:
                 "code": exc.code,
                 "diagnostics": exc.issues[0].diagnostics,
                 "canBreakGlass": "break-glass" in caller.privileges and caller.access == "consent",
-                "minReason": repo.store.settings.break_glass_min_reason,
-                "minutes": repo.store.settings.break_glass_minutes,
+                **_glass_rules(repo),
             },
             status=exc.status,
         )
+    data.update(_glass_rules(repo))
     return Page("patients/overview", "patients.overview.title", data, scripts=("charts",))
 
 
