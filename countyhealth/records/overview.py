@@ -126,25 +126,42 @@ def _observations(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], li
         if not effective:
             continue
         parts: list[tuple[str, dict[str, Any] | None]] = (
-            [(concept(c.get("code")), c.get("valueQuantity")) for c in components]
+            [
+                (first_code(c.get("code"), LOINC) or concept(c.get("code")), c.get("valueQuantity"))
+                for c in components
+            ]
             if code in PANELS
-            else [(concept(o.get("code")), o.get("valueQuantity"))]
+            else [(code, o.get("valueQuantity"))]
         )
-        for name, measured in parts:
+        for part, measured in parts:
             number = _numeric(measured)
             if number is None:
                 continue
             trend = series.setdefault(
                 code,
-                {"code": code, "title": concept(o.get("code")), "unit": "", "series": {}},
+                {
+                    "code": code,
+                    "title": concept(o.get("code")),
+                    "unit": "",
+                    "series": {},
+                    "names": {},
+                },
             )
             trend["unit"] = trend["unit"] or (measured or {}).get("unit") or ""
-            trend["series"].setdefault(name, []).append([effective, number])
+            trend["series"].setdefault(part, []).append([effective, number])
+            if part not in trend["names"]:
+                names = [
+                    concept(c.get("code"))
+                    for c in components
+                    if first_code(c.get("code"), LOINC) == part
+                ]
+                trend["names"][part] = names[0] if names else concept(o.get("code"))
     trends = []
     for trend in series.values():
+        names = trend.pop("names")
         lines = [
-            {"name": name, "points": list(reversed(points))}
-            for name, points in trend["series"].items()
+            {"code": part, "name": names[part], "points": list(reversed(points))}
+            for part, points in trend["series"].items()
         ]
         if max(len(line["points"]) for line in lines) >= 2:
             trends.append({**trend, "series": lines})

@@ -46,6 +46,11 @@ class Messages:
         text = self.texts.get(key, key)
         return text % values if values else text
 
+    def get(self, key: str, default: str) -> str:
+        """The text of ``key`` when the catalogue has it, else ``default`` (for optional labels
+        such as a code's local name)."""
+        return self.texts.get(key, default)
+
     def __call__(self, key: str, **values: Any) -> str:
         return self.gettext(key, **values)
 
