@@ -4,7 +4,7 @@ One search box: the text is read as an identity number (GB 11643, 15 or 18 chara
 it has that shape, a phone when it is 11 digits starting with 1, pinyin when it is Latin
 letters (the ``phonetic`` parameter: full pinyin or initials, surname readings), and a name
 otherwise (``name``, which matches the start of any name part). The e-health card's QR code
-resolves to an identity number at the scanner and is searched the same way.
+is not read here yet: its signed token is resolved by the identity service.
 """
 
 from __future__ import annotations
