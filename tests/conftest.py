@@ -117,3 +117,13 @@ def county_store(county: DemoCounty) -> Iterator[Store]:
     store = Store.open(county.settings)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def pg_county(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> DemoCounty:
+    """The same demo county on PostgreSQL (a database made from the migrated template)."""
+    with psycopg.connect(pg_cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE demo_county TEMPLATE countyhealth_template")
+    return build_demo_county(
+        tmp_path_factory.mktemp("pg-demo-county"), database_url=pg_cluster.url("demo_county")
+    )

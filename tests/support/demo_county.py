@@ -36,11 +36,14 @@ class DemoCounty:
         return self.accounts[role]
 
 
-def build_demo_county(folder: Path, residents: int = RESIDENTS) -> DemoCounty:
+def build_demo_county(
+    folder: Path, residents: int = RESIDENTS, database_url: str | None = None
+) -> DemoCounty:
+    """Seed the county into ``database_url`` (a SQLite file under ``folder`` by default)."""
     settings = Settings(
         environment="development",
         secret_key=TEST_SECRET,
-        database_url=f"sqlite:///{folder / 'demo.db'}",
+        database_url=database_url or f"sqlite:///{folder / 'demo.db'}",
         audit_flush_ms=0.5,
         audit_spool_dir=str(folder / "audit-spool"),
         bulk_dir=str(folder / "bulk"),
