@@ -7,7 +7,17 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "countyhealth"
-FRAMEWORK_FREE = ["bulk", "consent", "fhir", "ingest", "operations", "rest", "security"]
+FRAMEWORK_FREE = [
+    "administration",
+    "bulk",
+    "consent",
+    "fhir",
+    "ingest",
+    "operations",
+    "records",
+    "rest",
+    "security",
+]
 WEB_LAYERS = {"api", "web"}
 
 

@@ -94,6 +94,16 @@ class AccountStore:
                 stmt = stmt.where(user_account.c.username.startswith(prefix, autoescape=True))
             return [r[0] for r in conn.execute(stmt)]
 
+    def users(self, offset: int = 0, limit: int = 50, *, staff: bool = True) -> list[UserAccount]:
+        """One page of accounts in user-name order; ``staff`` leaves out residents' accounts
+        (those bound to a Patient)."""
+        stmt = select(user_account).order_by(user_account.c.username)
+        if staff:
+            stmt = stmt.where(user_account.c.patient_id.is_(None))
+        with self.engines.read.connect() as conn:
+            rows = conn.execute(stmt.offset(max(0, offset)).limit(max(0, limit))).all()
+        return [user_from_row(r) for r in rows]
+
     def set_password_hash(self, username: str, password_hash: str) -> None:
         self._update_user(username, password_hash=password_hash)
 
