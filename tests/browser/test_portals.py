@@ -169,3 +169,37 @@ def test_observation_trends_are_drawn(
     assert "血压" in (chart.get_attribute("aria-label") or "")
     steps.shot(page, "blood-pressure-trend")
     page.close()
+
+
+def test_bureau_admin_runs_the_network(
+    chromium: Any, base_url: str, county: DemoCounty, steps: Steps
+) -> None:
+    page = chromium.new_page(locale="zh-CN")
+    sign_in_staff(page, base_url, county, "bureau-admin")
+    steps.shot(page, "home")
+    page.click("header nav a[href='/app/admin/organizations']")
+    page.fill("input[name=q]", "卫生院")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("main table a[href^='/app/admin/organizations/']")
+    steps.shot(page, "organisations-filtered")
+    page.locator("main table a[href^='/app/admin/organizations/']").first.click()
+    page.wait_for_selector("input[name=name]")  # the add-department form
+    steps.shot(page, "organisation-and-departments")
+
+    page.click("header nav a[href='/app/admin/users']")
+    page.fill("input[name=username]", "dr.browser")
+    page.fill("input[name=display_name]", "浏览器测试医生")
+    page.select_option("select[name=role]", "township-clinician")
+    page.fill("input[name=organization]", county.account("township-clinician")["organization"])
+    page.click("form[action='/app/admin/users'] button[type=submit]")
+    page.wait_for_selector("text=dr.browser")
+    steps.shot(page, "user-created-password-shown-once")
+
+    page.click("header nav a[href='/app/admin/roles']")
+    page.wait_for_selector("main table")
+    assert "user/*.rs" in page.inner_text("main")  # the scopes of the clinical roles
+    steps.shot(page, "roles")
+    page.click("header nav a[href='/app/admin/break-glass']")
+    page.wait_for_selector("main h1")
+    steps.shot(page, "break-glass-report")
+    page.close()
