@@ -14,9 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from .. import consent
-from ..errors import error
-from ..store import Caller, Repository, Store, Stored
+from .. import consent, records
+from ..store import Caller, Repository, Store
 from .principal import require_caller
 
 router = APIRouter(prefix="/api/me", tags=["resident"], dependencies=[Depends(require_caller)])
@@ -38,29 +37,7 @@ def _repository(request: Request) -> Repository:
 
 
 def _patient_of(repo: Repository, patient: str | None) -> str:
-    patients = repo.caller.patients
-    if not patients:
-        raise error("CH-4013", "these routes are for residents; staff use /fhir")
-    if patient is None:
-        return patients[0]
-    if patient not in patients:
-        raise error("CH-4003", f"Patient/{patient[:64]} is not in your care")
-    return patient
-
-
-def _consent_json(stored: Stored) -> dict[str, Any]:
-    c = stored.resource
-    provision = c.get("provision") or {}
-    actors = [a.get("reference", {}).get("reference") for a in provision.get("actor") or []]
-    return {
-        "id": stored.id,
-        "status": c.get("status"),
-        "patient": (c.get("patient") or {}).get("reference"),
-        "grantees": actors,
-        "types": [x.get("code") for x in provision.get("class") or []],
-        "period": provision.get("period"),
-        "recorded": c.get("dateTime"),
-    }
+    return records.patient_in_care(repo.caller, patient)
 
 
 @router.get("/categories", summary="Record categories a resident can share")
@@ -78,7 +55,7 @@ async def list_consents(
     repo = _repository(request)
     pid = _patient_of(repo, patient)
     found = await run_in_threadpool(consent.consents_of, repo, pid)
-    return [_consent_json(s) for s in found]
+    return [consent.consent_summary(s) for s in found]
 
 
 @router.post("/consents", status_code=201, summary="Grant an organisation or doctor access")
@@ -96,7 +73,7 @@ async def grant(request: Request, body: GrantRequest) -> dict[str, Any]:
             performer=performer,
         )
     )
-    return _consent_json(stored)
+    return consent.consent_summary(stored)
 
 
 @router.post("/consents/{consent_id}/revoke", summary="Withdraw a consent at once")
@@ -104,7 +81,7 @@ async def revoke(request: Request, consent_id: str) -> dict[str, Any]:
     repo = _repository(request)
     _patient_of(repo, None)
     stored = await run_in_threadpool(consent.revoke, repo, consent_id[:64])
-    return _consent_json(stored)
+    return consent.consent_summary(stored)
 
 
 @router.get("/access-log", summary="Who read my record")

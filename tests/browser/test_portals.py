@@ -203,3 +203,47 @@ def test_bureau_admin_runs_the_network(
     page.wait_for_selector("main h1")
     steps.shot(page, "break-glass-report")
     page.close()
+
+
+def test_resident_on_a_phone_shares_and_sees_who_read(
+    chromium: Any, base_url: str, county: DemoCounty, steps: Steps
+) -> None:
+    context = chromium.new_context(viewport=PHONE_SCREEN, is_mobile=True, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base_url}/auth/login?next=/app")
+    page.fill("input[name=phone]", county.account("resident")["phone"])
+    page.click("form[action='/auth/otp'] button[type=submit]")
+    page.wait_for_selector("input[name=code]")
+    code = re.search(r"demo only: (\d{6})", page.inner_text("body").replace("\n", " "))
+    assert code
+    page.fill("input[name=code]", code.group(1))
+    page.click("form[action='/auth/otp/verify'] button[type=submit]")
+    page.wait_for_selector("text=我和家人")
+    steps.shot(page, "home")
+
+    page.click("header nav a[href='/app/me/records']")
+    page.wait_for_selector(".patient-card")
+    steps.shot(page, "my-record")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SCREEN["width"]
+
+    page.click("header nav a[href='/app/me/consents']")
+    hospital = county.account("county-clinician")["organization"]
+    page.select_option("select[name=grantee]", hospital)
+    page.select_option("select[name=category]", "results")
+    page.fill("input[name=days]", "30")
+    steps.shot(page, "granting")
+    page.click("form[action='/app/me/consents'] button[type=submit]")
+    page.wait_for_selector("form[action$='/revoke'] button")
+    steps.shot(page, "granted")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SCREEN["width"]
+
+    page.click("header nav a[href='/app/me/access-log']")
+    page.wait_for_selector("main h1")
+    steps.shot(page, "who-read-my-record")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SCREEN["width"]
+
+    page.click("header nav a[href='/app/me/consents']")
+    page.click("form[action$='/revoke'] button")
+    page.wait_for_selector("text=授权已撤销")
+    steps.shot(page, "withdrawn")
+    context.close()

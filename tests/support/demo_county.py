@@ -48,6 +48,8 @@ def build_demo_county(
         audit_spool_dir=str(folder / "audit-spool"),
         bulk_dir=str(folder / "bulk"),
         bulk_worker=False,
+        # every page test signs the resident in again; throttling has its own tests
+        otp_max_sends=10_000,
         **FAST_PASSWORDS,  # type: ignore[arg-type]
     )
     migrate(settings)

@@ -1,0 +1,160 @@
+"""The resident's pages end to end: her record and her child's, sharing with a county hospital
+(the clinician then sees her visits), "who read my record", withdrawing, and bad input."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from countyhealth.fhir.search_request import parse_search
+from countyhealth.store import Store, system_caller
+from tests.support.demo_county import DemoCounty
+
+JSON = {"Accept": "application/json"}
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def visits_of(store: Store, pid: str) -> int:
+    repo = store.repository(system_caller("tests"))
+    return len(repo.search(parse_search(("Encounter",), [("patient", pid)])).entries)
+
+
+def test_records_of_herself_and_her_child_not_a_stranger(
+    browser_as: Callable[[str], TestClient], county_store: Store
+) -> None:
+    web = browser_as("resident")
+    own = web.get("/app/me/records", headers=JSON).json()
+    people = own["people"]
+    assert people[0]["self"] and people[0]["current"] and len(people) >= 2, "a mother and child"
+    assert own["patient"]["id"] == people[0]["id"]
+    assert own["restricted"] is False  # her whole record, from every institution
+    assert len(own["encounters"]) == min(visits_of(county_store, people[0]["id"]), 20)
+
+    child = people[1]["id"]
+    theirs = web.get("/app/me/records", params={"patient": child}, headers=JSON).json()
+    assert theirs["patient"]["id"] == child
+    page = web.get("/app/me/records", params={"patient": child})
+    assert page.status_code == 200 and 'aria-current="page"' in page.text
+
+    repo = county_store.repository(system_caller("tests"))
+    stranger = next(
+        s.id
+        for s in repo.search(parse_search(("Patient",), [("_count", "50")])).entries
+        if s.id not in {p["id"] for p in people}
+    )
+    refused = web.get("/app/me/records", params={"patient": stranger})
+    assert refused.status_code == 403 and "CH-4003" in refused.text
+
+
+def test_sharing_with_a_hospital_then_withdrawing(
+    browser_as: Callable[[str], TestClient], county: DemoCounty, county_store: Store
+) -> None:
+    resident, doctor = browser_as("resident"), browser_as("county-clinician")
+    me = resident.get("/app/me/records", headers=JSON).json()["patient"]["id"]
+    hospital = county.account("county-clinician")["organization"]
+    before = doctor.get(f"/app/patients/{me}", headers=JSON).json()
+    seen_before = len(before["encounters"])
+
+    page = resident.get("/app/me/consents")
+    assert page.status_code == 200 and f'value="{hospital}"' in page.text
+    granted = resident.post(
+        "/app/me/consents",
+        data={
+            "patient": me,
+            "grantee": hospital,
+            "category": "all",
+            "days": "30",
+            "csrf_token": csrf(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert granted.status_code == 303
+    listed = resident.get("/app/me/consents", headers=JSON).json()["consents"]
+    active = [
+        c for c in listed if c["status"] == "active" and c["grantees"][0]["reference"] == hospital
+    ]
+    assert active and active[0]["category"] == "all"
+    assert active[0]["grantees"][0]["name"] != hospital  # shown by name
+
+    during = doctor.get(f"/app/patients/{me}", headers=JSON).json()
+    assert len(during["encounters"]) == min(visits_of(county_store, me), 20) > seen_before
+
+    log = resident.get("/app/me/access-log", headers=JSON).json()["lines"]
+    doctor_name = county.account("county-clinician")["display"]
+    assert any(line["who"] == doctor_name and line["outcome"] == "success" for line in log)
+    assert doctor_name in resident.get("/app/me/access-log").text
+    assert all(line["role"] != "resident" for line in log)  # her own readings on request
+    family = resident.get("/app/me/access-log?family=true", headers=JSON).json()["lines"]
+    assert any(line["role"] == "resident" for line in family)
+
+    page = resident.get("/app/me/consents")
+    revoked = resident.post(
+        f"/app/me/consents/{active[0]['id']}/revoke",
+        data={"csrf_token": csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    after = doctor.get(f"/app/patients/{me}", headers=JSON).json()
+    assert len(after["encounters"]) == seen_before
+    statuses = {
+        c["id"]: c["status"]
+        for c in resident.get("/app/me/consents", headers=JSON).json()["consents"]
+    }
+    assert statuses[active[0]["id"]] == "inactive"
+
+
+def test_break_glass_shows_in_her_log_with_the_reason(
+    browser_as: Callable[[str], TestClient], county: DemoCounty
+) -> None:
+    resident, doctor = browser_as("resident"), browser_as("village-doctor")
+    me = resident.get("/app/me/records", headers=JSON).json()["patient"]["id"]
+    page = doctor.get(f"/app/patients/{me}")
+    opened = doctor.post(
+        f"/app/patients/{me}/break-glass",
+        data={"reason": "村卫生室急救：胸痛，需查既往用药", "csrf_token": csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303
+    doctor.get(f"/app/patients/{me}")
+    lines = resident.get("/app/me/access-log", headers=JSON).json()["lines"]
+    glass = [line for line in lines if line["breakGlass"]]
+    assert len(glass) >= 2  # the opening and the reads under it
+    assert "村卫生室急救：胸痛，需查既往用药" in [line["reason"] for line in glass]
+    shown = resident.get("/app/me/access-log").text
+    assert 'class="glass"' in shown and "村卫生室急救" in shown
+
+
+def test_bad_input_is_a_readable_message(browser_as: Callable[[str], TestClient]) -> None:
+    web = browser_as("resident")
+    page = web.get("/app/me/consents")
+    token = csrf(page.text)
+    cases = [
+        ({"grantee": "Organization/no-such-org", "days": "30"}, 404),
+        ({"grantee": "Organization/org-h01", "days": "0"}, 400),
+        ({"grantee": "Organization/org-h01", "days": "abc"}, 400),
+        ({"grantee": "Practitioner/x", "days": "30"}, 400),
+        ({"grantee": "Organization/org-h01", "days": "30", "category": "everything"}, 400),
+    ]
+    for fields, status in cases:
+        answer = web.post("/app/me/consents", data={**fields, "csrf_token": token})
+        assert answer.status_code == status, (fields, answer.text[:300])
+        assert 'class="message error"' in answer.text and "<html" in answer.text
+    foreign = web.post("/app/me/consents/not-mine/revoke", data={"csrf_token": token})
+    assert foreign.status_code in (403, 404) and "CH-" in foreign.text
+    staff = browser_as("nurse").get("/app/me/records")
+    assert staff.status_code == 403 and "CH-4013" in staff.text
+
+
+def test_pages_in_english(browser_as: Callable[[str], TestClient]) -> None:
+    web = browser_as("resident")
+    web.cookies.set("ch_lang", "en")
+    assert "Who read my record" in web.get("/app/me/access-log").text
+    assert "Give a permission" in web.get("/app/me/consents").text
+    assert "My health record" in web.get("/app/me/records").text
