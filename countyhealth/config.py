@@ -196,6 +196,13 @@ class Settings(BaseSettings):
         ge=1,
         description="One-time codes sent to one phone within COUNTYHEALTH_LOGIN_WINDOW_SECONDS.",
     )
+    health_code_ttl_seconds: int = Field(
+        300,
+        ge=30,
+        le=3600,
+        description="How long the dynamic QR code of a resident's e-health card stays valid "
+        "(the resident's page shows a fresh one before it expires).",
+    )
     password_min_length: int = Field(
         10, ge=8, description="Shortest password accepted for a new account."
     )

@@ -101,6 +101,9 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-4014", 200, "suppressed", "Results limited to what the caller may read"),
     # 5xxx — configuration
     ("CH-5001", 500, "exception", "Unsafe configuration"),
+    # 9xxx — resident identity (e-health card)
+    ("CH-9001", 400, "invalid", "E-health code not recognised"),
+    ("CH-9002", 400, "expired", "E-health code expired"),
     # 8xxx — bulk data (asynchronous jobs such as $export)
     ("CH-8001", 404, "not-found", "Unknown bulk data job"),
     ("CH-8002", 400, "invalid", "Bulk data kick-off needs Prefer: respond-async"),

@@ -9,12 +9,13 @@ caller's role has the ``full-identifiers`` privilege.
 
 from .overview import patient_overview
 from .patients import PatientMatches, find_patients, patient_card
-from .people import patient_in_care, people_in_care
+from .people import health_code, patient_in_care, people_in_care
 from .recent import recent_conditions, recent_encounters
 
 __all__ = [
     "PatientMatches",
     "find_patients",
+    "health_code",
     "patient_card",
     "patient_in_care",
     "patient_overview",

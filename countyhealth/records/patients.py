@@ -3,8 +3,9 @@
 One search box: the text is read as an identity number (GB 11643, 15 or 18 characters) when
 it has that shape, a phone when it is 11 digits starting with 1, pinyin when it is Latin
 letters (the ``phonetic`` parameter: full pinyin or initials, surname readings), and a name
-otherwise (``name``, which matches the start of any name part). The e-health card's QR code
-is not read here yet: its signed token is resolved by the identity service.
+otherwise (``name``, which matches the start of any name part). A scanned e-health card code
+(``CHC1.…``, see :mod:`countyhealth.identity.health_code`) is resolved to its Patient; the
+resolution is audited as a search by card.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from ..errors import error
 from ..fhir import systems
+from ..identity.health_code import looks_like_code, resolve_code
 from ..security.masking import mask_id_number, mask_phone
 from ..store import Repository
 from .query import find
@@ -53,18 +55,34 @@ def query_kind(text: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 def find_patients(repo: Repository, text: str, *, count: int = 20) -> PatientMatches:
-    """Patients whose name, pinyin, ID number or phone is ``text`` (masked cards)."""
+    """Patients whose name, pinyin, ID number or phone is ``text``, or the holder of the
+    scanned e-health code ``text`` (masked cards)."""
     text = " ".join(text.split())
     if not text:
         return PatientMatches("", "none")
+    full = "full-identifiers" in repo.caller.privileges
+    if looks_like_code(text):
+        return _card_holder(repo, text, full)
     if len(text) > MAX_QUERY:
         raise error("CH-1006", f"the search text is longer than {MAX_QUERY} characters", "q")
     kind, params = query_kind(text)
     found = find(repo, "Patient", [*params, ("_sort", "family")], count=count)
-    full = "full-identifiers" in repo.caller.privileges
     return PatientMatches(
         text, kind, [patient_card(p, full) for p in found.resources], found.hidden
     )
+
+
+def _card_holder(repo: Repository, code: str, full: bool) -> PatientMatches:
+    settings = repo.store.settings
+    holder = resolve_code(
+        settings.secret_key,
+        code,
+        settings.health_code_ttl_seconds,
+        repo.store.clock.now_us() // 1_000_000,
+    )
+    found = find(repo, "Patient", [("_id", holder.patient_id)], count=1, note="e-health card")
+    cards = [patient_card(p, full) for p in found.resources]
+    return PatientMatches(code[:12] + "…", "health-card", cards, found.hidden)
 
 
 def _name(patient: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import error
+from ..fhir import systems
+from ..identity.health_code import issue_code
 from ..store import Caller, Repository
 from .patients import patient_card
 
@@ -38,3 +40,24 @@ def people_in_care(repo: Repository, current: str) -> list[dict[str, Any]]:
         card = patient_card(repo.read("Patient", pid).resource, full)
         people.append({**card, "self": index == 0, "current": pid == current})
     return people
+
+
+def health_code(repo: Repository, patient_id: str) -> dict[str, Any]:
+    """A fresh dynamic e-health code for ``patient_id`` (the resident's or a ward's): the code,
+    the card number it stands for, and how many seconds it is valid."""
+    patient = repo.read("Patient", patient_id).resource
+    card = next(
+        (
+            i.get("value")
+            for i in patient.get("identifier") or []
+            if i.get("system") == systems.E_HEALTH_CARD and i.get("value")
+        ),
+        None,
+    )
+    settings = repo.store.settings
+    now = repo.store.clock.now_us() // 1_000_000
+    return {
+        "code": issue_code(settings.secret_key, patient_id, card, now),
+        "cardNumber": card,
+        "validSeconds": settings.health_code_ttl_seconds,
+    }

@@ -18,10 +18,18 @@ class Found:
     total: int | None = None
 
 
-def find(repo: Repository, rtype: str, params: list[tuple[str, str]], *, count: int = 20) -> Found:
-    """``rtype?params`` with ``_count=count`` (audited like any search)."""
+def find(
+    repo: Repository,
+    rtype: str,
+    params: list[tuple[str, str]],
+    *,
+    count: int = 20,
+    note: str | None = None,
+) -> Found:
+    """``rtype?params`` with ``_count=count`` (audited like any search; ``note`` says in the
+    audit trail how the search came about, e.g. a scanned e-health card)."""
     query = [*params, ("_count", str(count))]
     req = parse_search((rtype,), query, default_count=count, max_count=max(count, 1000))
-    text = "&".join(f"{k}={v}" for k, v in query)
-    page = repo.search(req, query_string=f"{rtype}?{text}")
+    text = f"{rtype}?" + "&".join(f"{k}={v}" for k, v in query)
+    page = repo.search(req, query_string=f"{text} ({note})" if note else text)
     return Found([s.resource for s in page.entries], page.suppressed, page.total)

@@ -21,8 +21,10 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+import segno
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -71,6 +73,12 @@ def _number(context: Context, value: Any) -> str:
     return formatting.number(value, context["lang"])
 
 
+def _qr_svg(value: str) -> Markup:
+    """``value`` as an inline SVG QR code (segno; error correction M, white quiet zone)."""
+    svg = segno.make(value, error="m").svg_inline(scale=4, border=4, dark="#000", light="#fff")
+    return Markup(svg)
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -79,7 +87,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters.update(date=_date, datetime=_datetime, number=_number)
+    env.filters.update(date=_date, datetime=_datetime, number=_number, qr_svg=_qr_svg)
     return env
 
 

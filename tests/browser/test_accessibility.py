@@ -97,7 +97,13 @@ def test_resident_pages_pass_axe_on_a_phone(
     page.fill("input[name=code]", code.group(1))
     page.click("form[action='/auth/otp/verify'] button[type=submit]")
     page.wait_for_selector("main h1")
-    for path in ["/app", "/app/me/records", "/app/me/consents", "/app/me/access-log"]:
+    for path in [
+        "/app",
+        "/app/me/card",
+        "/app/me/records",
+        "/app/me/consents",
+        "/app/me/access-log",
+    ]:
         page.goto(f"{base_url}{path}")
         page.wait_for_selector("main")
         found += [f"{path}: {v}" for v in violations(page)]

@@ -247,3 +247,31 @@ def test_resident_on_a_phone_shares_and_sees_who_read(
     page.wait_for_selector("text=授权已撤销")
     steps.shot(page, "withdrawn")
     context.close()
+
+
+def test_e_health_code_from_phone_to_desk(
+    chromium: Any, base_url: str, county: DemoCounty, steps: Steps
+) -> None:
+    phone = chromium.new_context(viewport=PHONE_SCREEN, is_mobile=True, locale="zh-CN")
+    mine = phone.new_page()
+    mine.goto(f"{base_url}/auth/login?next=/app/me/card")
+    mine.fill("input[name=phone]", county.account("resident")["phone"])
+    mine.click("form[action='/auth/otp'] button[type=submit]")
+    shown = re.search(r"demo only: (\d{6})", mine.inner_text("body").replace("\n", " "))
+    assert shown
+    mine.fill("input[name=code]", shown.group(1))
+    mine.click("form[action='/auth/otp/verify'] button[type=submit]")
+    mine.wait_for_selector(".qr svg")
+    steps.shot(mine, "code-on-phone")
+    code = mine.evaluate("fetch('/app/me/card?format=json').then(r => r.json())")["code"]
+
+    desk = chromium.new_page(locale="zh-CN")
+    sign_in_staff(desk, base_url, county, "nurse")
+    desk.click("header nav a[href='/app/patients']")
+    desk.fill("input[name=q]", code)  # what a scanner types
+    desk.press("input[name=q]", "Enter")
+    desk.wait_for_selector("main table a[href^='/app/patients/']")
+    assert desk.locator("main table a[href^='/app/patients/']").count() == 1
+    steps.shot(desk, "scanned-at-the-desk")
+    desk.close()
+    phone.close()

@@ -158,3 +158,31 @@ def test_pages_in_english(browser_as: Callable[[str], TestClient]) -> None:
     assert "Who read my record" in web.get("/app/me/access-log").text
     assert "Give a permission" in web.get("/app/me/consents").text
     assert "My health record" in web.get("/app/me/records").text
+
+
+def test_e_health_code_shown_to_the_resident_is_scanned_at_the_desk(
+    browser_as: Callable[[str], TestClient], county: DemoCounty, county_store: Store
+) -> None:
+    from countyhealth.identity.health_code import issue_code
+
+    resident = browser_as("resident")
+    card = resident.get("/app/me/card", headers=JSON).json()
+    me = card["patientId"]
+    page = resident.get("/app/me/card")
+    assert page.status_code == 200 and "<svg" in page.text and 'hx-trigger="every' in page.text
+    assert me not in card["code"]
+
+    desk = browser_as("township-clinician")
+    found = desk.get("/app/patients", params={"q": card["code"]}, headers=JSON).json()
+    assert found["kind"] == "health-card"
+    assert [p["id"] for p in found["patients"]] == [me]
+    assert card["code"] not in desk.get("/app/patients", params={"q": card["code"]}).text
+
+    stale = issue_code(county.settings.secret_key, me, None, now=1_000_000)
+    refused = desk.get("/app/patients", params={"q": stale})
+    assert refused.status_code == 400 and "CH-9002" in refused.text
+    forged = desk.get("/app/patients", params={"q": card["code"][:-8] + "AAAAAAAA"})
+    assert forged.status_code == 400 and "CH-9001" in forged.text
+
+    log = resident.get("/app/me/access-log", headers=JSON).json()["lines"]
+    assert any(line["who"] == county.account("township-clinician")["display"] for line in log)

@@ -47,6 +47,21 @@ def my_records(request: Request, patient: PatientParam = None) -> Response:
     )
 
 
+@router.get("/card")
+def my_card(request: Request, patient: PatientParam = None) -> Response:
+    """The e-health card's dynamic QR code, refreshed by the page before it expires."""
+    repo = repository(request)
+    pid = records.patient_in_care(repo.caller, patient)
+    code = records.health_code(repo, pid)
+    data = {
+        "people": records.people_in_care(repo, pid),
+        "patientId": pid,
+        **code,
+        "refreshSeconds": max(20, code["validSeconds"] - 60),
+    }
+    return render(request, Page("resident/card", "resident.card.title", data))
+
+
 def _consents_page(repo: Repository, pid: str, **extra: Any) -> Page:
     rows = consent.consent_rows(repo, consent.consents_of(repo, pid))
     data = {

@@ -34,7 +34,7 @@ _DENIED = frozenset({"CH-4004"})
 
 
 @router.get("")
-def search(request: Request, q: Annotated[str, Query(max_length=200)] = "") -> Response:
+def search(request: Request, q: Annotated[str, Query(max_length=400)] = "") -> Response:
     matches = records.find_patients(repository(request), q)
     return render(request, Page("patients/search", "patients.search.title", matches.to_json()))
 
