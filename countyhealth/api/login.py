@@ -27,6 +27,7 @@ from ..security.masking import mask_phone
 from ..security.roles import roles
 from ..security.sessions import WebSession
 from ..store import Caller
+from ..web.i18n import LANGUAGE_COOKIE, messages, negotiate
 from .media import outcome_response
 from .principal import (
     CSRF_FIELD,
@@ -145,7 +146,18 @@ def _render(
 ) -> HTMLResponse:
     env: Environment = request.app.state.auth_templates
     token = _login_token(request)
-    html = env.get_template(template).render(csrf_token=token, **context)
+    text = messages(
+        negotiate(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+    )
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    html = env.get_template(template).render(
+        csrf_token=token,
+        _=text,
+        lang=text.language,
+        html_lang=text.html_lang,
+        here=here if request.method == "GET" else "/auth/login",
+        **context,
+    )
     response = HTMLResponse(html, status_code=status, headers=headers)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,

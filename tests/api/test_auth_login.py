@@ -64,7 +64,11 @@ def services(app: FastAPI) -> AuthServices:
 
 def test_staff_sign_in_starts_a_session(web: TestClient, services: AuthServices) -> None:
     page = web.get("/auth/login")
-    assert page.status_code == 200 and "工作人员登录" in page.text and "Staff" in page.text
+    assert page.status_code == 200 and "工作人员登录" in page.text and 'lang="zh-CN"' in page.text
+    web.cookies.set("ch_lang", "en")
+    english = web.get("/auth/login")
+    assert "Staff sign-in" in english.text and 'lang="en"' in english.text
+    web.cookies.delete("ch_lang")
     response = sign_in(web, "dr.zhou", PASSWORD)
     assert response.status_code == 303 and response.headers["location"] == "/app"
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("ch_session="))
