@@ -203,6 +203,11 @@ class Settings(BaseSettings):
         description="How long the dynamic QR code of a resident's e-health card stays valid "
         "(the resident's page shows a fresh one before it expires).",
     )
+    health_code_single_use: bool = Field(
+        False,
+        description="Refuse an e-health code scanned a second time (replay); the resident's "
+        "page shows a new code at every visit and refresh.",
+    )
     password_min_length: int = Field(
         10, ge=8, description="Shortest password accepted for a new account."
     )

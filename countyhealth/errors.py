@@ -104,6 +104,7 @@ CODES: dict[str, ErrorCode] = _codes(
     # 9xxx — resident identity (e-health card)
     ("CH-9001", 400, "invalid", "E-health code not recognised"),
     ("CH-9002", 400, "expired", "E-health code expired"),
+    ("CH-9003", 409, "conflict", "E-health code already used"),
     # 8xxx — bulk data (asynchronous jobs such as $export)
     ("CH-8001", 404, "not-found", "Unknown bulk data job"),
     ("CH-8002", 400, "invalid", "Bulk data kick-off needs Prefer: respond-async"),

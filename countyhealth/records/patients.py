@@ -10,6 +10,7 @@ resolution is audited as a search by card.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ _ID_NUMBER = re.compile(r"\d{17}[\dXx]|\d{15}")
 _MOBILE = re.compile(r"1\d{10}")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z ]*")
 MAX_QUERY = 40
+#: Namespace of used e-health codes in the ledger of single-use tokens.
+HEALTH_CODE_LEDGER = "e-health-code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +77,20 @@ def find_patients(repo: Repository, text: str, *, count: int = 20) -> PatientMat
 
 def _card_holder(repo: Repository, code: str, full: bool) -> PatientMatches:
     settings = repo.store.settings
+    now_us = repo.store.clock.now_us()
     holder = resolve_code(
-        settings.secret_key,
-        code,
-        settings.health_code_ttl_seconds,
-        repo.store.clock.now_us() // 1_000_000,
+        settings.secret_key, code, settings.health_code_ttl_seconds, now_us // 1_000_000
     )
+    if settings.health_code_single_use:
+        digest = hashlib.sha256(code.encode("ascii", errors="replace")).hexdigest()
+        keep_until = (holder.issued_at + settings.health_code_ttl_seconds + 60) * 1_000_000
+        if not repo.store.accounts.assertions.use(HEALTH_CODE_LEDGER, digest, keep_until, now_us):
+            raise error(
+                "CH-9003",
+                "this e-health code was scanned before; ask the resident to show a new one "
+                "(此码已使用，请刷新后重新出示)",
+                "q",
+            )
     found = find(repo, "Patient", [("_id", holder.patient_id)], count=1, note="e-health card")
     cards = [patient_card(p, full) for p in found.resources]
     return PatientMatches(code[:12] + "…", "health-card", cards, found.hidden)

@@ -1,7 +1,9 @@
-"""The ``jti`` of client assertions already used (``client_assertion_jti``).
+"""Tokens already used, kept until they expire (table ``client_assertion_jti``).
 
-An assertion may be presented once: the primary key refuses a second insert in any process,
-so two simultaneous replays cannot both succeed.
+A client assertion may be presented once: the primary key (namespace, token id) refuses a
+second insert in any process, so two simultaneous replays cannot both succeed. The namespace
+is the client id for SMART client assertions and ``e-health-code`` for single-use e-health
+card codes (setting ``health_code_single_use``).
 """
 
 from __future__ import annotations

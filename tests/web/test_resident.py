@@ -186,3 +186,26 @@ def test_e_health_code_shown_to_the_resident_is_scanned_at_the_desk(
 
     log = resident.get("/app/me/access-log", headers=JSON).json()["lines"]
     assert any(line["who"] == county.account("township-clinician")["display"] for line in log)
+
+
+def test_a_single_use_code_is_refused_when_scanned_again(
+    browser_as: Callable[[str], TestClient], county: DemoCounty
+) -> None:
+    from countyhealth.app import create_app
+    from tests.support.demo_county import sign_in
+
+    code = browser_as("resident").get("/app/me/card", headers=JSON).json()["code"]
+    strict = county.settings.model_copy(update={"health_code_single_use": True})
+    store = Store.open(strict)
+    try:
+        with TestClient(create_app(strict, store), raise_server_exceptions=False) as desk:
+            sign_in(desk, county, "nurse")
+            first = desk.get("/app/patients", params={"q": code}, headers=JSON)
+            assert first.status_code == 200 and len(first.json()["patients"]) == 1
+            again = desk.get("/app/patients", params={"q": code})
+            assert again.status_code == 409 and "CH-9003" in again.text
+    finally:
+        store.close()
+    # with the setting off (the default) the same code still works until it expires
+    lenient = browser_as("nurse").get("/app/patients", params={"q": code}, headers=JSON)
+    assert lenient.status_code == 200
