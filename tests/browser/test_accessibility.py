@@ -13,7 +13,7 @@ import pytest
 
 from countyhealth.app import create_app
 from countyhealth.store import Store
-from tests.browser.test_portals import sign_in_staff
+from tests.browser.test_portals import enter_code, request_code, sign_in_staff
 from tests.support.demo_county import DemoCounty
 from tests.support.live_server import serving
 
@@ -80,22 +80,15 @@ def test_pages_pass_axe(
 def test_resident_pages_pass_axe_on_a_phone(
     chromium: Any, base_url: str, county: DemoCounty
 ) -> None:
-    import re
-
     context = chromium.new_context(
         bypass_csp=True, viewport={"width": 375, "height": 780}, is_mobile=True, locale="zh-CN"
     )
     page = context.new_page()
-    page.goto(f"{base_url}/auth/login?next=/app")
+    page.goto(f"{base_url}/auth/login")
     found = violations(page)
-    page.fill("input[name=phone]", county.account("resident")["phone"])
-    page.click("form[action='/auth/otp'] button[type=submit]")
-    page.wait_for_selector("input[name=code]")
+    request_code(page, base_url, county)
     found += violations(page)
-    code = re.search(r"demo only: (\d{6})", page.inner_text("body").replace("\n", " "))
-    assert code
-    page.fill("input[name=code]", code.group(1))
-    page.click("form[action='/auth/otp/verify'] button[type=submit]")
+    enter_code(page)
     page.wait_for_selector("main h1")
     for path in [
         "/app",

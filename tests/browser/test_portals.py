@@ -36,6 +36,22 @@ def sign_in_staff(page: Any, base_url: str, county: DemoCounty, role: str) -> No
     assert page.url == f"{base_url}/app"
 
 
+def request_code(page: Any, base_url: str, county: DemoCounty, next_page: str = "/app") -> None:
+    """Resident sign-in, step 1: the phone number; waits for the code page."""
+    page.goto(f"{base_url}/auth/login?next={next_page}")
+    page.fill("input[name=phone]", county.account("resident")["phone"])
+    page.click("form[action='/auth/otp'] button[type=submit]")
+    page.wait_for_selector("input[name=code]")
+
+
+def enter_code(page: Any) -> None:
+    """Resident sign-in, step 2: the code the development page shows (演示用 / demo only)."""
+    shown = re.search(r"demo only: (\d{6})", page.inner_text("body").replace("\n", " "))
+    assert shown, "the code is shown in development"
+    page.fill("input[name=code]", shown.group(1))
+    page.click("form[action='/auth/otp/verify'] button[type=submit]")
+
+
 def first_patient_of_home(page: Any) -> str:
     link = page.locator("main table a[href^='/app/patients/']").first
     href = link.get_attribute("href")
@@ -210,14 +226,8 @@ def test_resident_on_a_phone_shares_and_sees_who_read(
 ) -> None:
     context = chromium.new_context(viewport=PHONE_SCREEN, is_mobile=True, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{base_url}/auth/login?next=/app")
-    page.fill("input[name=phone]", county.account("resident")["phone"])
-    page.click("form[action='/auth/otp'] button[type=submit]")
-    page.wait_for_selector("input[name=code]")
-    code = re.search(r"demo only: (\d{6})", page.inner_text("body").replace("\n", " "))
-    assert code
-    page.fill("input[name=code]", code.group(1))
-    page.click("form[action='/auth/otp/verify'] button[type=submit]")
+    request_code(page, base_url, county)
+    enter_code(page)
     page.wait_for_selector("text=我和家人")
     steps.shot(page, "home")
 
@@ -254,13 +264,8 @@ def test_e_health_code_from_phone_to_desk(
 ) -> None:
     phone = chromium.new_context(viewport=PHONE_SCREEN, is_mobile=True, locale="zh-CN")
     mine = phone.new_page()
-    mine.goto(f"{base_url}/auth/login?next=/app/me/card")
-    mine.fill("input[name=phone]", county.account("resident")["phone"])
-    mine.click("form[action='/auth/otp'] button[type=submit]")
-    shown = re.search(r"demo only: (\d{6})", mine.inner_text("body").replace("\n", " "))
-    assert shown
-    mine.fill("input[name=code]", shown.group(1))
-    mine.click("form[action='/auth/otp/verify'] button[type=submit]")
+    request_code(mine, base_url, county, "/app/me/card")
+    enter_code(mine)
     mine.wait_for_selector(".qr svg")
     steps.shot(mine, "code-on-phone")
     code = mine.evaluate("fetch('/app/me/card?format=json').then(r => r.json())")["code"]
