@@ -8,11 +8,12 @@ break-glass carry the purpose of use ``BTG`` and are flagged. Reading the log is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 
 from ..errors import error
 from ..fhir.instant import parse_period
@@ -20,6 +21,10 @@ from .schema import idx_reference, resource
 
 if TYPE_CHECKING:
     from .repository import Repository
+
+
+#: ``<last_updated_us>.<res_pk>`` of a line: the exact place where a page ends.
+_CURSOR = re.compile(r"\d{1,19}\.\d{1,19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +40,12 @@ class Access:
     outcome: str
     break_glass: bool
     reason: str | None
+    #: where the next page starts: pass it as ``before`` to get the entries after this one
+    cursor: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "cursor": self.cursor,
             "recorded": self.recorded,
             "who": self.who,
             "organization": self.organization,
@@ -53,7 +61,12 @@ class Access:
 def access_log(
     repo: Repository, patient_id: str, *, limit: int = 100, before: str | None = None
 ) -> list[Access]:
-    """The newest ``limit`` accesses to ``Patient/patient_id`` (before the instant ``before``)."""
+    """The newest ``limit`` accesses to ``Patient/patient_id``, older than ``before``.
+
+    ``before`` is the ``cursor`` of the last line of the previous page (exact paging: the
+    audit writer stores events in batches that share one timestamp, so an instant alone would
+    skip or repeat lines at a page boundary) or a FHIR instant.
+    """
     caller = repo.caller
     own = caller.access == "compartment" and patient_id in caller.patients
     if not own and "audit-report" not in caller.privileges and caller.kind != "system":
@@ -65,8 +78,20 @@ def access_log(
         r.c.target_type == "Patient",
         r.c.target_id == patient_id,
     )
-    stmt = select(resource.c.content).join(r, r.c.res_pk == resource.c.res_pk).where(cond)
-    if before:
+    # An event may name the patient more than once (several entities): one line per event.
+    events = select(r.c.res_pk).where(cond).distinct().subquery()
+    stmt = select(resource.c.content, resource.c.last_updated_us, resource.c.res_pk).join(
+        events, events.c.res_pk == resource.c.res_pk
+    )
+    if before and _CURSOR.fullmatch(before):
+        at_us, pk = (int(part) for part in before.split("."))
+        stmt = stmt.where(
+            or_(
+                resource.c.last_updated_us < at_us,
+                and_(resource.c.last_updated_us == at_us, resource.c.res_pk < pk),
+            )
+        )
+    elif before:
         try:
             stmt = stmt.where(resource.c.last_updated_us < parse_period(before)[0])
         except ValueError as exc:
@@ -77,14 +102,18 @@ def access_log(
     repo.store.audit.flush()
     with repo.store.engines.read.connect() as conn:
         rows = conn.execute(stmt).all()
-    lines = [_line(orjson.loads(row.content)) for row in rows if row.content]
+    lines = [
+        _line(orjson.loads(row.content), f"{row.last_updated_us}.{row.res_pk}")
+        for row in rows
+        if row.content
+    ]
     repo.store.audit.record(
         [repo.audit_event("search-type", 200, None, [patient_id], query="access log")]
     )
     return lines
 
 
-def _line(event: dict[str, Any]) -> Access:
+def _line(event: dict[str, Any], cursor: str) -> Access:
     agent = (event.get("agent") or [{}])[0]
     who = agent.get("who") or {}
     ident = who.get("identifier") or {}
@@ -111,4 +140,5 @@ def _line(event: dict[str, Any]) -> Access:
         outcome="success" if event.get("outcome") == "0" else "failure",
         break_glass=glass is not None,
         reason=glass.get("text") if glass else None,
+        cursor=cursor,
     )

@@ -209,3 +209,74 @@ def test_a_single_use_code_is_refused_when_scanned_again(
     # with the setting off (the default) the same code still works until it expires
     lenient = browser_as("nurse").get("/app/patients", params={"q": code}, headers=JSON)
     assert lenient.status_code == 200
+
+
+def test_pages_in_chinese_by_default_and_as_htmx_fragments(
+    browser_as: Callable[[str], TestClient],
+) -> None:
+    web = browser_as("resident")
+    titles = {
+        "/app/me/records": "我的健康档案",
+        "/app/me/consents": "授权管理",
+        "/app/me/access-log": "谁看过我的档案",
+    }
+    for path, title in titles.items():
+        full = web.get(path)
+        assert full.status_code == 200 and "<html" in full.text and title in full.text, path
+        fragment = web.get(path, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and title in fragment.text, path
+        assert "<html" not in fragment.text, path
+
+
+def test_older_readings_page_by_before(browser_as: Callable[[str], TestClient]) -> None:
+    web = browser_as("resident")
+    for _ in range(3):  # each view of her record adds readings of her own
+        web.get("/app/me/records")
+    first = web.get("/app/me/access-log", params={"family": "true"}, headers=JSON).json()
+    assert len(first["lines"]) == 50 and first["older"] == first["lines"][-1]["cursor"]
+    assert "before=" in web.get("/app/me/access-log", params={"family": "true"}).text
+    older = web.get(
+        "/app/me/access-log",
+        params={"family": "true", "before": first["older"]},
+        headers=JSON,
+    ).json()["lines"]
+    assert older and all(line["recorded"] <= first["lines"][-1]["recorded"] for line in older)
+    bad = web.get("/app/me/access-log", params={"before": "yesterday"})
+    assert bad.status_code == 400 and "CH-1006" in bad.text
+
+
+def test_paging_the_log_neither_skips_nor_repeats(
+    browser_as: Callable[[str], TestClient], county_store: Store
+) -> None:
+    """Audit events are stored in batches that share one timestamp; the cursor pages exactly."""
+    web = browser_as("resident")
+    for _ in range(4):
+        web.get("/app/me/records")
+    pid = web.get("/app/me/records", headers=JSON).json()["patient"]["id"]
+    paged: list[str] = []
+    before: str | None = None
+    while True:
+        params = {"family": "true", **({"before": before} if before else {})}
+        page = web.get("/app/me/access-log", params=params, headers=JSON).json()
+        paged += [line["cursor"] for line in page["lines"]]
+        before = page["older"]
+        if before is None:
+            break
+    everything = county_store.repository(system_caller("tests")).access_log(pid, limit=1000)
+    assert len(paged) == len(set(paged)) > 20
+    # the reads of the pages themselves come later than the first page; all older ones match
+    assert paged == [line.cursor for line in everything][-len(paged) :]
+
+
+def test_others_readings_are_found_behind_the_familys_own(
+    browser_as: Callable[[str], TestClient], county: DemoCounty
+) -> None:
+    resident, doctor = browser_as("resident"), browser_as("public-health-officer")
+    me = resident.get("/app/me/records", headers=JSON).json()["patient"]["id"]
+    doctor.get(f"/app/patients/{me}")
+    for _ in range(15):  # more than one page of the log of her own readings
+        resident.get("/app/me/records")
+    log = resident.get("/app/me/access-log", headers=JSON).json()
+    assert any(
+        line["who"] == county.account("public-health-officer")["display"] for line in log["lines"]
+    )

@@ -34,6 +34,8 @@ router = APIRouter(
 
 PatientParam = Annotated[str | None, Query(max_length=64)]
 LOG_PAGE = 50
+#: At most this many pages of the store's log are read for one page shown.
+LOG_READS = 10
 MAX_DAYS = 3660
 
 
@@ -145,9 +147,17 @@ def my_access_log(
 ) -> Response:
     repo = repository(request)
     pid = records.patient_in_care(repo.caller, patient)
-    found = [line.to_json() for line in repo.access_log(pid, limit=LOG_PAGE, before=before)]
-    # By default the log shows what others read; the family's own readings on request.
-    lines = [line for line in found if family or line["role"] != "resident"]
+    # By default the log shows what others read; the family's own readings on request. A
+    # page of the store's log may hold only the family's readings: read on until something
+    # is left to show or the log ends.
+    lines: list[dict[str, Any]] = []
+    older: str | None = before
+    for _ in range(LOG_READS):
+        found = [line.to_json() for line in repo.access_log(pid, limit=LOG_PAGE, before=older)]
+        lines += [line for line in found if family or line["role"] != "resident"]
+        older = found[-1]["cursor"] if len(found) == LOG_PAGE else None
+        if lines or older is None:
+            break
     names = {o["reference"]: o["name"] for o in consent.organisation_directory(repo)}
     labels = roles()
     for line in lines:
@@ -159,6 +169,6 @@ def my_access_log(
         "patientId": pid,
         "lines": lines,
         "family": family,
-        "older": found[-1]["recorded"] if len(found) == LOG_PAGE else None,
+        "older": older,
     }
     return render(request, Page("resident/access_log", "resident.access_log.title", data))
