@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..fhir.instant import LOCAL_TZ, parse_period
+from ..records import organization_names
 from ..store import AccountStore, Repository
 from .forms import FormInvalid, Problem
-from .lookup import organization_label, organization_names
+from .lookup import organization_label
 
 #: The report's default window, in days before today.
 DEFAULT_DAYS = 30

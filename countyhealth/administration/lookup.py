@@ -1,4 +1,5 @@
-"""Small readers shared by the administration pages: codings by system, organisation names."""
+"""Small readers shared by the administration pages: codings by system, organisation labels
+(names come from :func:`countyhealth.records.organization_names`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ..records.query import find
-from ..store import Repository
-
 #: Code systems are matched by the end of their URL, so that a county's own base URL works too.
 FACILITY_TYPE = "/facility-type"
 FACILITY_LEVEL = "/facility-level"
 DEPARTMENT = "/department"
-#: ``_id`` takes at most this many values in one search (fhir.search_request.MAX_VALUES).
-_ID_BATCH = 100
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
@@ -26,23 +22,6 @@ def coding(concepts: Iterable[dict[str, Any]] | None, system_suffix: str) -> dic
             if str(c.get("system", "")).endswith(system_suffix) and c.get("code"):
                 return {"code": str(c["code"]), "display": str(c.get("display") or c["code"])}
     return None
-
-
-def organization_names(repo: Repository, references: Iterable[str | None]) -> dict[str, str]:
-    """``Organization/id`` → name, for the references that name a readable organisation."""
-    ids = sorted(
-        {
-            r.split("/", 1)[1]
-            for r in references
-            if r and r.startswith("Organization/") and _ID.match(r.split("/", 1)[1])
-        }
-    )
-    names: dict[str, str] = {}
-    for start in range(0, len(ids), _ID_BATCH):
-        batch = ",".join(ids[start : start + _ID_BATCH])
-        for org in find(repo, "Organization", [("_id", batch)], count=_ID_BATCH).resources:
-            names[f"Organization/{org['id']}"] = str(org.get("name") or org["id"])
-    return names
 
 
 def organization_label(reference: str | None, names: dict[str, str]) -> dict[str, Any] | None:

@@ -19,12 +19,13 @@ from typing import Any
 from ..errors import OperationOutcomeError
 from ..fhir import systems
 from ..fhir.search_request import parse_search
+from ..records import organization_names
 from ..records.display import reference_id
 from ..records.query import find
 from ..store import Repository
 from .departments import list_departments
 from .forms import Problem, raise_if
-from .lookup import FACILITY_LEVEL, FACILITY_TYPE, coding, organization_names
+from .lookup import FACILITY_LEVEL, FACILITY_TYPE, coding
 
 PAGE_SIZE = 50
 #: Organisations read to offer the facility-type filter (the demo county has about 185).

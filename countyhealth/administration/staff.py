@@ -21,13 +21,14 @@ from typing import Any
 from ..config import Settings
 from ..errors import OperationOutcomeError, error, not_found
 from ..fhir.instant import format_instant
+from ..records import organization_names
 from ..records.query import find
 from ..security.enrolment import add_user, new_secret
 from ..security.passwords import Passwords
 from ..security.roles import Role, roles
 from ..store import AccountStore, Caller, Repository, UserAccount
 from .forms import FormInvalid, Problem, invalid, raise_if
-from .lookup import organization_label, organization_names
+from .lookup import organization_label
 
 PRIVILEGE = "manage-users"
 PAGE_SIZE = 50

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import OperationOutcomeError
 from ..fhir.search_request import parse_search
+from ..records import organization_names
 from ..store import Repository, Stored
 from .categories import categories
 
@@ -44,8 +45,8 @@ def category_of(types: list[str]) -> str | None:
 
 
 def _names(repo: Repository, references: set[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for ref in references:
+    names = organization_names(repo, references)
+    for ref in references - set(names):
         rtype, _, rid = ref.partition("/")
         try:
             found = repo.read(rtype, rid).resource

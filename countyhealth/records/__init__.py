@@ -7,6 +7,7 @@ them and their JSON twins return them. Identity numbers and phones are masked un
 caller's role has the ``full-identifiers`` privilege.
 """
 
+from .names import organization_names
 from .overview import patient_overview
 from .patients import PatientMatches, find_patients, patient_card
 from .people import health_code, patient_in_care, people_in_care
@@ -16,6 +17,7 @@ __all__ = [
     "PatientMatches",
     "find_patients",
     "health_code",
+    "organization_names",
     "patient_card",
     "patient_in_care",
     "patient_overview",

@@ -158,7 +158,7 @@ def my_access_log(
         older = found[-1]["cursor"] if len(found) == LOG_PAGE else None
         if lines or older is None:
             break
-    names = {o["reference"]: o["name"] for o in consent.organisation_directory(repo)}
+    names = records.organization_names(repo, (line["organization"] for line in lines))
     labels = roles()
     for line in lines:
         line["organizationName"] = names.get(line["organization"] or "", line["organization"])
