@@ -208,6 +208,20 @@ class Settings(BaseSettings):
         description="Refuse an e-health code scanned a second time (replay); the resident's "
         "page shows a new code at every visit and refresh.",
     )
+    booking_no_show_limit: int = Field(
+        3,
+        ge=1,
+        description="No-shows within the window that suspend a resident's online booking.",
+    )
+    booking_no_show_window_days: int = Field(
+        90, ge=1, description="Days over which no-shows are counted for the suspension."
+    )
+    booking_suspension_days: int = Field(
+        30,
+        ge=0,
+        description="Days online booking stays suspended after the no-show that reached the "
+        "limit (booking at a registration desk stays open).",
+    )
     password_min_length: int = Field(
         10, ge=8, description="Shortest password accepted for a new account."
     )

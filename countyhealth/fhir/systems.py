@@ -32,6 +32,10 @@ MEDICAL_RECORD_NUMBER = f"{BASE}/NamingSystem/mrn"
 issuing Organization id is appended as a path segment (``…/mrn/org-thc-03``), see
 :func:`mrn_system`."""
 
+QUEUE_NUMBER = f"{BASE}/NamingSystem/queue-number"
+"""序号: the number of a slot within its service day (``Slot.identifier``), printed on the
+booking and called on the waiting-room screen (``Encounter.identifier`` of the queue entry)."""
+
 MOBILE_PHONE = "urn:ietf:rfc:3966"
 """Telephone numbers as identifiers (``tel:`` URIs). In ``Patient.telecom`` phones use
 ``system = phone`` and carry the bare 11-digit number."""
@@ -97,6 +101,10 @@ V3_MARITAL_STATUS = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
 
 V2_IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 """HL7 v2 table 0203: ``Identifier.type`` (NI national id, PPN passport, MR record number)."""
+
+V3_ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
+"""HL7 v3 ActPriority: ``Encounter.priority`` of a queue entry (EM emergency, UR urgent,
+R routine)."""
 
 V2_DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
 """HL7 v2 table 0074: ``DiagnosticReport.category`` (LAB, RAD)."""
@@ -220,6 +228,23 @@ DRUG = f"{BASE}/CodeSystem/drug"
 """Drug products of the synthetic formulary (generic name, strength, form), beside their ATC
 code."""
 
+BOOKING_CHANNEL = f"{BASE}/CodeSystem/booking-channel"
+"""How an Appointment was booked: online (the resident's phone or the provincial portal),
+window (at a registration desk), family-doctor (by the resident's family-doctor team) and
+referral (by the referring clinician, from the referral share)."""
+
+SLOT_POOL = f"{BASE}/CodeSystem/slot-pool"
+"""Shares of the slot pool a Slot is reserved for until shortly before it starts: referral
+(上转 from primary care) and family-doctor (booked by the contracted team)."""
+
+QUEUE_PRIORITY = f"{BASE}/CodeSystem/queue-priority"
+"""Why a queue entry is called earlier: emergency, referral, aged-80, disability, routine;
+each has a sort weight in the pool rules (``scheduling/data/pool_rules.json``)."""
+
+TRIAGE_ITEM = f"{BASE}/CodeSystem/triage-item"
+"""Item names of the smart-triage QuestionnaireResponse: symptoms, picks, suggestion,
+accepted."""
+
 # --------------------------------------------------------------------------- extensions
 
 GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
@@ -249,6 +274,30 @@ rules, supplying more than 4 and at most 12 weeks after assessment and patient c
 
 EXT_REFERRAL_DIRECTION = f"{BASE}/StructureDefinition/referral-direction"
 """ServiceRequest extension (valueCoding from :data:`REFERRAL_DIRECTION`): up or down."""
+
+
+EXT_SLOT_RELEASE = f"{BASE}/StructureDefinition/slot-release"
+"""Slot extension (valueDateTime): when the slot opens for booking (号源放号时间)."""
+
+EXT_SLOT_RESERVATION = f"{BASE}/StructureDefinition/slot-reservation"
+"""Slot extension with sub-extensions ``pool`` (valueCode from :data:`SLOT_POOL`) and
+``until`` (valueDateTime): the slot is kept for that share until the instant, then joins the
+public pool."""
+
+EXT_BOOKING_CHANNEL = f"{BASE}/StructureDefinition/booking-channel"
+"""Appointment extension (valueCoding from :data:`BOOKING_CHANNEL`)."""
+
+EXT_RESCHEDULED_FROM = f"{BASE}/StructureDefinition/rescheduled-from"
+"""Appointment extension (valueReference to the cancelled Appointment it replaces); the chain
+counts the changes the pool rules allow."""
+
+EXT_QUEUE_PRIORITY = f"{BASE}/StructureDefinition/queue-priority"
+"""Encounter extension of a queue entry: sub-extensions ``reason`` (valueCoding from
+:data:`QUEUE_PRIORITY`) and ``weight`` (valueInteger, higher is called first)."""
+
+TRIAGE_QUESTIONNAIRE = f"{BASE}/Questionnaire/smart-triage"
+"""Canonical of the smart-triage (智能导诊) questionnaire; its QuestionnaireResponses record the
+symptoms, the suggested departments and the one the resident accepted."""
 
 
 def passport_system(country_alpha3: str) -> str:

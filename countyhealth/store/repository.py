@@ -12,11 +12,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import jsonpatch
 import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import OperationOutcomeError, conflict, error, forbidden, gone, not_found
@@ -49,6 +50,7 @@ from .rows import (
     update_current,
 )
 from .schema import resource, resource_history
+from .scopes import Scopes
 from .search import ConditionBuilder, SearchPage, run_search
 from .search.compartments import compartment_condition
 from .search.usable import check_usable
@@ -79,6 +81,7 @@ class Repository:
         self.store = store
         self.caller = caller
         self._local = threading.local()  # the open unit of work, per thread
+        self._aggregate = False  # see elevated()
 
     @property
     def _tx(self) -> Connection | None:
@@ -144,6 +147,65 @@ class Repository:
             if self._tx is not None:
                 lock_key(conn, f"{rtype}?{sorted(criteria)}", self.store.engines.backend)
             return run_search(conn, req, builder, [] if row_rule is None else [row_rule]).entries
+
+    def existing_ids(self, resources: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+        """Which (type, id) of ``resources`` are stored (current or deleted): generators of
+        reference data (the slot pool) add what is missing and leave the rest alone. For
+        patient-compartment types (a Schedule may name a patient) only callers who read all
+        patient data may ask: existence is itself information."""
+        keys = [(str(r["resourceType"]), str(r["id"])) for r in resources]
+        for rtype in {k[0] for k in keys}:
+            self.check_type(rtype)
+            if compartment.is_patient_data(rtype) and self.caller.access != "all":
+                raise forbidden(f"existing_ids does not answer for patient data ({rtype})")
+            self.require(rtype, "read")
+        found: set[tuple[str, str]] = set()
+        with self._reading() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                rows = conn.execute(
+                    select(resource.c.res_type, resource.c.res_id).where(
+                        tuple_(resource.c.res_type, resource.c.res_id).in_(chunk)
+                    )
+                )
+                found.update((str(t), str(i)) for t, i in rows)
+        return found
+
+    def lock(self, rtype: str, rid: str) -> None:
+        """Inside :meth:`transaction`: hold writers of ``rtype/rid`` back until the unit of
+        work ends (PostgreSQL row lock; SQLite already has one writer), so that checks made
+        on behalf of one patient — e.g. how many appointments they hold — stay true until
+        the write that depends on them commits."""
+        if self._tx is None:
+            raise RuntimeError("Repository.lock needs an open transaction")
+        lock_key(self._tx, f"{rtype}/{rid}", self.store.engines.backend)
+
+    def elevated(self, aggregate: bool = False) -> Repository:
+        """A Repository that acts for the platform on this caller's behalf, in the same unit
+        of work.
+
+        Domain services use it for the parts of a workflow the caller may start but not
+        perform directly: a resident's booking takes a Slot (not writable by residents) and
+        files the Appointment with the providing organisation as custodian. The caller's
+        identity stays on every AuditEvent; the domain service decides what is allowed
+        before it elevates.
+
+        Args:
+            aggregate: the reads serve counts and rates only (a resident's place in a queue,
+                the bureau's KPIs): their AuditEvents record the query without naming the
+                patients counted, so that a count does not show in every counted patient's
+                access log. The service must then return nothing but aggregates.
+        """
+        lifted = replace(
+            self.caller,
+            scopes=Scopes.parse("system/*.cruds"),
+            access="all",
+            organization=None,
+        )
+        other = Repository(self.store, lifted)
+        other._local = self._local
+        other._aggregate = aggregate
+        return other
 
     # ------------------------------------------------------------------ checks and audit
 
@@ -247,6 +309,8 @@ class Repository:
         detail: str | None = None,
         query: str | None = None,
     ) -> None:
+        if self._aggregate and interaction.startswith("search"):
+            patients, detail = [], detail or "aggregate: counts only, no patient named"
         event = self.audit_event(interaction, status, entity, patients, detail, query)
         self.store.audit.record([event])
 

@@ -21,6 +21,7 @@ from .rng import stream
 
 _ALL_WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _ROUND_THE_CLOCK = {"16", "20", "28"}
+_SESSIONS = (("08:00:00", "11:30:00"), ("13:30:00", "17:00:00"))
 
 
 def add_institutions(options: SeedOptions, county: County) -> Network:
@@ -287,14 +288,19 @@ def _departments(
 def _service(
     hs_id: str, fac: Facility, dept: str, name: str, display: str, all_day: bool
 ) -> dict[str, Any]:
-    hours: dict[str, Any] = (
-        {"daysOfWeek": _ALL_WEEK, "allDay": True}
+    # Outpatient sessions of Chinese public facilities: a morning and an afternoon session
+    # with a midday break, Monday to Friday; round-the-clock departments never close.
+    hours: list[dict[str, Any]] = (
+        [{"daysOfWeek": _ALL_WEEK, "allDay": True}]
         if all_day
-        else {
-            "daysOfWeek": _ALL_WEEK[:5],
-            "availableStartTime": "08:00:00",
-            "availableEndTime": "17:00:00",
-        }
+        else [
+            {
+                "daysOfWeek": _ALL_WEEK[:5],
+                "availableStartTime": start,
+                "availableEndTime": end,
+            }
+            for start, end in _SESSIONS
+        ]
     )
     return {
         "resourceType": "HealthcareService",
@@ -304,5 +310,5 @@ def _service(
         "type": [concept(systems.DEPARTMENT, dept, display)],
         "location": [ref(fac.loc_ref, fac.name)],
         "name": name,
-        "availableTime": [hours],
+        "availableTime": hours,
     }
