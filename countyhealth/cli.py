@@ -9,6 +9,7 @@ import sys
 from rich.console import Console
 
 from .cli_accounts import register as register_account_commands
+from .cli_schedule import register_schedule_commands
 from .config import Settings
 
 err = Console(stderr=True)
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=_import)
     register_account_commands(sub)
+    register_schedule_commands(sub)
     return parser
 
 

@@ -72,7 +72,16 @@ def register(operation: Operation) -> Operation:
 
 
 def operations() -> list[Operation]:
-    from . import break_glass, everything, export, validate  # noqa: F401  (they register themselves)
+    from . import (  # noqa: F401  (they register themselves)
+        appointment_change,
+        book,
+        break_glass,
+        everything,
+        export,
+        find_slots,
+        queue_ops,
+        validate,
+    )
 
     return sorted(_REGISTRY.values(), key=lambda op: (op.code, str(op.definition["id"])))
 

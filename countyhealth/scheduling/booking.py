@@ -23,6 +23,7 @@ from .calendar import fhir_datetime, local_now, parse_datetime
 from .entitlement import Channel, booking_channel, require_privilege
 from .pool import PoolSlot
 from .rules import PoolRules, pool_rules
+from .triage_record import record_acceptance
 
 #: Appointment states that hold a slot
 HOLDING = ("booked", "arrived", "fulfilled")
@@ -306,7 +307,19 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
                 raise error("CH-9101", f"Slot/{slot.id} was taken by someone else", "slot") from exc
             raise
         body = _appointment(slot, service, room_of(platform, slot), request, channel, now)
-        return platform.create(body)
+        stored = platform.create(body)
+    if request.triage:
+        department = next(
+            (
+                str(c.get("code"))
+                for concept in slot.resource.get("serviceType") or []
+                for c in concept.get("coding") or []
+                if c.get("system") == systems.DEPARTMENT
+            ),
+            "",
+        )
+        record_acceptance(repo, request.triage, department)
+    return stored
 
 
 def _read_appointment(repo: Repository, appointment_id: str) -> Stored:

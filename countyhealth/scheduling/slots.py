@@ -254,17 +254,20 @@ def departments(repo: Repository, on: date) -> list[Department]:
 
 
 def generate_pool(
-    repo: Repository, first: date | None = None, days: int | None = None
+    repo: Repository,
+    first: date | None = None,
+    days: int | None = None,
+    services: set[str] | None = None,
 ) -> Generated:
     """Create the missing Schedules, rooms and Slots from ``first`` (today) for ``days`` days
-    (the rules' horizon)."""
+    (the rules' horizon), for every bookable department or the ``services`` named."""
     today = local_now(repo.store.clock.now_us()).date()
     first = first or today
     rules = pool_rules(first)
     days = rules.horizon_days if days is None else days
     last = first + timedelta(days=max(days, 1) - 1)
     calendar = holiday_calendar()
-    chosen = departments(repo, first)
+    chosen = [d for d in departments(repo, first) if services is None or d.id in services]
     created = existing = 0
     for batch in _batches(chosen, 20):
         wanted: list[dict[str, Any]] = []

@@ -207,3 +207,11 @@ __all__ = [
     "mask_resource",
     "mask_text",
 ]
+
+
+def mask_name(name: str) -> str:
+    """A name as public screens show it: the first character, the rest as ``*`` (张*, 欧阳**)."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    return name[0] + "*" * (len(name) - 1)

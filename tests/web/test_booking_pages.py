@@ -1,0 +1,118 @@
+"""The booking and clinic pages end to end on the demo county: triage, find, book, check in,
+call, the call screen, the resident's queue position, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from countyhealth.fhir import systems
+from countyhealth.scheduling import generate_pool
+from countyhealth.scheduling.calendar import local_now
+from countyhealth.store import Store, system_caller
+from tests.support.accounts import csrf_of
+from tests.support.demo_county import DemoCounty
+
+SERVICE = "hs-test-allday"
+
+
+@pytest.fixture(scope="module")
+def all_day_clinic(county: DemoCounty, county_store: Store) -> str:
+    """An all-day general-practice clinic at the county hospital, so slots start within the
+    hour whenever the tests run; returns its organisation."""
+    org = str(county.account("county-clinician")["organization"])
+    repo = county_store.repository(system_caller("test"))
+    repo.update(
+        "HealthcareService",
+        SERVICE,
+        {
+            "resourceType": "HealthcareService",
+            "id": SERVICE,
+            "active": True,
+            "providedBy": {"reference": org},
+            "type": [
+                {"coding": [{"system": systems.DEPARTMENT, "code": "02", "display": "全科医疗科"}]}
+            ],
+            "name": "全天全科门诊",
+            "availableTime": [{"allDay": True}],
+        },
+    )
+    today = local_now(county_store.clock.now_us()).date()
+    generate_pool(repo, today, 2, services={SERVICE})
+    return org
+
+
+def _post(client: TestClient, url: str, data: dict[str, str], page: str) -> object:
+    token = csrf_of(client.get(page).text)
+    return client.post(url, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def _soon_slot(store: Store) -> str:
+    """A public slot of the all-day clinic that starts within the next 30 minutes."""
+    now = local_now(store.clock.now_us()) + timedelta(minutes=10)
+    number = (now.hour * 60 + now.minute) // 10 + 1
+    while number % 10 in (3, 7):
+        number += 1
+    day = now.date() + timedelta(days=1) if number > 144 else now.date()
+    number = number if number <= 144 else 1
+    return f"sl-{SERVICE}-{day:%Y%m%d}-{number:03d}"
+
+
+def test_triage_find_book_check_in_call(
+    all_day_clinic: str,
+    county_store: Store,
+    browser_as: Callable[[str], TestClient],
+) -> None:
+    resident = browser_as("resident")
+    triaged = _post(resident, "/app/booking/triage", {"symptoms": "发烧，咳嗽有痰"}, "/app/booking")
+    assert triaged.status_code == 200  # type: ignore[attr-defined]
+    assert "推荐科室" in triaged.text  # type: ignore[attr-defined]
+
+    found = resident.get("/app/booking?department=02&format=json").json()
+    assert any(o["slot"].startswith(f"sl-{SERVICE}") for o in found["offers"])
+    patient = found["patientId"]
+
+    slot = _soon_slot(county_store)
+    booked = _post(
+        resident, "/app/booking/book", {"slot": slot, "patient": patient}, "/app/booking"
+    )
+    assert booked.status_code == 303  # type: ignore[attr-defined]
+    mine = resident.get("/app/me/appointments?format=json").json()["appointments"]
+    assert [a["status"] for a in mine if a["status"] == "booked"]
+
+    again = _post(resident, "/app/booking/book", {"slot": slot, "patient": patient}, "/app/booking")
+    assert again.status_code == 409  # type: ignore[attr-defined]
+    assert "CH-9106" in again.text or "already" in again.text  # type: ignore[attr-defined]
+
+    platform = county_store.repository(system_caller("test"))
+    number = next(
+        i["value"]
+        for i in platform.read("Patient", patient).resource["identifier"]
+        if i["system"] == systems.ID_CARD
+    )
+    nurse = browser_as("nurse")
+    checked = _post(nurse, "/app/clinic/check-in", {"code": number}, "/app/clinic")
+    assert checked.status_code == 200, checked.text  # type: ignore[attr-defined]
+    assert 'id="checked-in"' in checked.text  # type: ignore[attr-defined]
+
+    position = resident.get("/app/me/appointments?format=json").json()["appointments"]
+    assert any("queue" in a for a in position)
+
+    doctor = browser_as("county-clinician")
+    room = f"room-{SERVICE}"
+    called = _post(doctor, f"/app/clinic/rooms/{room}/call-next", {}, f"/app/clinic/rooms/{room}")
+    assert called.status_code == 303  # type: ignore[attr-defined]
+    screen = doctor.get(f"/app/clinic/rooms/{room}/screen?format=json").json()
+    assert screen["serving"] is not None and screen["serving"]["number"] == slot[-3:]
+    assert screen["serving"]["name"].endswith("*")
+    seen = resident.get("/app/me/appointments?format=json").json()["appointments"]
+    assert any(a["status"] == "fulfilled" for a in seen)
+
+
+def test_clinic_pages_need_the_privilege(browser_as: Callable[[str], TestClient]) -> None:
+    resident = browser_as("resident")
+    answer = resident.post("/app/clinic/check-in", data={"code": "x"})
+    assert answer.status_code in (403, 400)
