@@ -284,6 +284,12 @@ EXT_SLOT_RESERVATION = f"{BASE}/StructureDefinition/slot-reservation"
 ``until`` (valueDateTime): the slot is kept for that share until the instant, then joins the
 public pool."""
 
+EXT_SLOT_HOLDER = f"{BASE}/StructureDefinition/slot-holder"
+"""Slot extension (valueString) on a taken slot: a keyed hash (HMAC-SHA-256 with the server
+secret, 16 hex digits) of the Patient id that holds it. It lets a second booking attempt of
+the same patient be told apart from someone else's without reading, or naming, the other
+patient's Appointment."""
+
 EXT_BOOKING_CHANNEL = f"{BASE}/StructureDefinition/booking-channel"
 """Appointment extension (valueCoding from :data:`BOOKING_CHANNEL`)."""
 

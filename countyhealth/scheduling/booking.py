@@ -21,7 +21,7 @@ from ..records.query import find
 from ..store import Repository, Stored
 from .calendar import fhir_datetime, local_now, parse_datetime
 from .entitlement import Channel, booking_channel, require_privilege
-from .pool import PoolSlot
+from .pool import PoolSlot, holder_key
 from .rules import PoolRules, pool_rules
 from .triage_record import record_acceptance
 
@@ -57,37 +57,30 @@ def read_slot(repo: Repository, slot_id: str) -> PoolSlot:
     return PoolSlot.of(stored.resource, stored.version)
 
 
-def service_of(repo: Repository, slot: PoolSlot) -> dict[str, Any]:
-    """The HealthcareService whose Schedule the slot belongs to."""
+def schedule_actors(repo: Repository, slot: PoolSlot) -> tuple[dict[str, Any], str | None]:
+    """The HealthcareService whose Schedule the slot belongs to, and its room (Location)."""
     schedule = repo.read("Schedule", slot.schedule.removeprefix("Schedule/")).resource
+    service: dict[str, Any] | None = None
+    room: str | None = None
     for actor in schedule.get("actor") or []:
         ref = str(actor.get("reference") or "")
-        if ref.startswith("HealthcareService/"):
-            return repo.read("HealthcareService", ref.removeprefix("HealthcareService/")).resource
-    raise error("CH-9114", f"Slot/{slot.id}: its Schedule names no HealthcareService", "slot")
-
-
-def room_of(repo: Repository, slot: PoolSlot) -> str | None:
-    schedule = repo.read("Schedule", slot.schedule.removeprefix("Schedule/")).resource
-    for actor in schedule.get("actor") or []:
-        ref = str(actor.get("reference") or "")
-        if ref.startswith("Location/"):
-            return ref
-    return None
+        if ref.startswith("HealthcareService/") and service is None:
+            service = repo.read(
+                "HealthcareService", ref.removeprefix("HealthcareService/")
+            ).resource
+        elif ref.startswith("Location/") and room is None:
+            room = ref
+    if service is None:
+        raise error("CH-9114", f"Slot/{slot.id}: its Schedule names no HealthcareService", "slot")
+    return service, room
 
 
 def _check_slot(
     repo: Repository, slot: PoolSlot, patient: str, channel: Channel, now: datetime
 ) -> None:
     if slot.status != "free":
-        if slot.status in HOLDING or slot.status == "busy":
-            mine = find(
-                repo,
-                "Appointment",
-                [("slot", f"Slot/{slot.id}"), ("patient", f"Patient/{patient}")],
-                count=5,
-            )
-            if any(a.get("status") in HOLDING for a in mine.resources):
+        if slot.status == "busy":
+            if slot.holder == holder_key(repo.store.settings.secret_key, patient):
                 raise error("CH-9106", f"Patient/{patient} already holds Slot/{slot.id}", "slot")
             raise error("CH-9101", f"Slot/{slot.id} was taken by someone else", "slot")
         raise error("CH-9103", f"Slot/{slot.id} is closed ({slot.status})", "slot")
@@ -125,18 +118,21 @@ def _check_referral(repo: Repository, request: BookingRequest, channel: Channel)
         )
 
 
-def _open_appointments(repo: Repository, patient: str, now: datetime) -> list[dict[str, Any]]:
+def _recent_appointments(repo: Repository, patient: str, now: datetime) -> list[dict[str, Any]]:
+    """The patient's appointments that are open or were missed within the no-show window (one
+    search serves both the limits and the suspension)."""
+    days = repo.store.settings.booking_no_show_window_days
     found = find(
         repo,
         "Appointment",
         [
             ("patient", f"Patient/{patient}"),
-            ("status", ",".join(OPEN)),
-            ("date", f"ge{(now - timedelta(days=1)).date().isoformat()}"),
+            ("status", ",".join((*OPEN, "noshow"))),
+            ("date", f"ge{(now - timedelta(days=days + 1)).date().isoformat()}"),
         ],
-        count=100,
+        count=200,
     )
-    return [a for a in found.resources if parse_datetime(a["end"]) > now]
+    return found.resources
 
 
 def _service_ref(appointment: dict[str, Any]) -> str:
@@ -156,7 +152,8 @@ def _check_patient(
     rules: PoolRules,
     now: datetime,
 ) -> None:
-    held = _open_appointments(repo, patient, now)
+    recent = _recent_appointments(repo, patient, now)
+    held = [a for a in recent if a.get("status") in OPEN and parse_datetime(a["end"]) > now]
     same_day = [
         a
         for a in held
@@ -178,7 +175,7 @@ def _check_patient(
             "patient",
         )
     if channel.code == "online":
-        until = suspended_until(repo, patient, now)
+        until = _suspension_end(repo, [a for a in recent if a.get("status") == "noshow"], now)
         if until is not None:
             raise error(
                 "CH-9107",
@@ -190,21 +187,16 @@ def _check_patient(
 
 def suspended_until(repo: Repository, patient: str, now: datetime) -> datetime | None:
     """When a suspension of online booking for no-shows ends; None when not suspended."""
+    missed = [a for a in _recent_appointments(repo, patient, now) if a.get("status") == "noshow"]
+    return _suspension_end(repo, missed, now)
+
+
+def _suspension_end(
+    repo: Repository, missed: list[dict[str, Any]], now: datetime
+) -> datetime | None:
     settings = repo.store.settings
     since = now - timedelta(days=settings.booking_no_show_window_days)
-    missed = find(
-        repo,
-        "Appointment",
-        [
-            ("patient", f"Patient/{patient}"),
-            ("status", "noshow"),
-            ("date", f"ge{since.date().isoformat()}"),
-            ("_sort", "-date"),
-        ],
-        count=100,
-    ).resources
-    starts = [parse_datetime(a["start"]) for a in missed]
-    starts = [s for s in starts if s >= since]
+    starts = [s for s in (parse_datetime(a["start"]) for a in missed) if s >= since]
     if len(starts) < settings.booking_no_show_limit:
         return None
     until = max(starts) + timedelta(days=settings.booking_suspension_days)
@@ -270,10 +262,16 @@ def _appointment(
     return body
 
 
-def _taken(slot: PoolSlot, status: str) -> dict[str, Any]:
+def _taken(slot: PoolSlot, status: str, holder: str | None = None) -> dict[str, Any]:
+    """The slot's body with ``status`` and, when taken, its holder's keyed hash."""
     body = dict(slot.resource)
     body["status"] = status
     body.pop("meta", None)
+    body["extension"] = [
+        e for e in body.get("extension") or [] if e.get("url") != systems.EXT_SLOT_HOLDER
+    ]
+    if holder is not None:
+        body["extension"].append({"url": systems.EXT_SLOT_HOLDER, "valueString": holder})
     return body
 
 
@@ -290,7 +288,8 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
     channel = booking_channel(repo.caller, request.patient, request.channel)
     platform = repo.elevated()
     now = _now(repo)
-    platform.read("Patient", request.patient)
+    if repo.caller.access != "compartment":  # a resident's patients come from their account
+        platform.read("Patient", request.patient)
     _check_slot(platform, read_slot(platform, request.slot), request.patient, channel, now)
     _check_referral(repo, request, channel)
     rules = pool_rules(now.date())
@@ -298,15 +297,16 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
         platform.lock("Patient", request.patient)
         slot = read_slot(platform, request.slot)
         _check_slot(platform, slot, request.patient, channel, now)
-        service = service_of(platform, slot)
+        service, room = schedule_actors(platform, slot)
         _check_patient(platform, request.patient, str(service["id"]), slot, channel, rules, now)
         try:
-            platform.update("Slot", slot.id, _taken(slot, "busy"), if_match=slot.version)
+            holder = holder_key(repo.store.settings.secret_key, request.patient)
+            platform.update("Slot", slot.id, _taken(slot, "busy", holder), if_match=slot.version)
         except OperationOutcomeError as exc:
             if exc.code in ("CH-2008", "CH-2009"):
                 raise error("CH-9101", f"Slot/{slot.id} was taken by someone else", "slot") from exc
             raise
-        body = _appointment(slot, service, room_of(platform, slot), request, channel, now)
+        body = _appointment(slot, service, room, request, channel, now)
         stored = platform.create(body)
     if request.triage:
         department = next(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,13 +26,16 @@ class PoolSlot:
     release: datetime | None
     reserved_pool: str | None
     reserved_until: datetime | None
+    holder: str | None
     resource: dict[str, Any]
 
     @classmethod
     def of(cls, resource: dict[str, Any], version: int) -> PoolSlot:
-        release = reserved_pool = reserved_until = None
+        release = reserved_pool = reserved_until = holder = None
         for ext in resource.get("extension") or []:
-            if ext.get("url") == systems.EXT_SLOT_RELEASE and ext.get("valueDateTime"):
+            if ext.get("url") == systems.EXT_SLOT_HOLDER:
+                holder = ext.get("valueString")
+            elif ext.get("url") == systems.EXT_SLOT_RELEASE and ext.get("valueDateTime"):
                 release = parse_datetime(ext["valueDateTime"])
             elif ext.get("url") == systems.EXT_SLOT_RESERVATION:
                 for part in ext.get("extension") or []:
@@ -57,6 +62,7 @@ class PoolSlot:
             release=release,
             reserved_pool=reserved_pool,
             reserved_until=reserved_until,
+            holder=holder,
             resource=resource,
         )
 
@@ -72,3 +78,9 @@ class PoolSlot:
     def past(self, now: datetime) -> bool:
         """A slot can be booked until it ends (a same-day patient may still be seen)."""
         return self.end <= now
+
+
+def holder_key(secret: str, patient_id: str) -> str:
+    """The keyed hash a taken Slot keeps of its holder (see ``systems.EXT_SLOT_HOLDER``)."""
+    digest = hmac.new(secret.encode(), f"slot-holder:{patient_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]

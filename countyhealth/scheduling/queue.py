@@ -22,7 +22,7 @@ from ..fhir.consent_grants import with_custodian
 from ..records.patients import find_patients
 from ..records.query import find
 from ..store import Repository, Stored
-from .booking import read_slot, room_of, service_of
+from .booking import read_slot, schedule_actors
 from .calendar import fhir_datetime, local_now, parse_datetime
 from .entitlement import require_privilege
 from .rules import PoolRules, pool_rules
@@ -201,8 +201,7 @@ def check_in(repo: Repository, scanned: str, priority: str | None = None) -> Sto
     patient = platform.read("Patient", patient_id).resource
     reason, weight = _priority(patient, appointment, priority, rules, now.date())
     slot = read_slot(platform, str(appointment["slot"][0]["reference"]).removeprefix("Slot/"))
-    service = service_of(platform, slot)
-    room = room_of(platform, slot)
+    service, room = schedule_actors(platform, slot)
     with platform.transaction():
         current = platform.read("Appointment", str(appointment["id"]))
         if current.resource.get("status") != "booked":
