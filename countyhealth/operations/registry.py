@@ -80,6 +80,7 @@ def operations() -> list[Operation]:
         export,
         find_slots,
         queue_ops,
+        scheduling_kpis,
         validate,
     )
 

@@ -32,6 +32,16 @@ class Pool:
     def as_staff(self, role: str, organization: str = HOSPITAL) -> Repository:
         return self.store.repository(staff_caller(role, organization))
 
+    def as_bureau(self) -> Repository:
+        return self.store.repository(
+            caller_for(
+                kind="user",
+                id="bureau-1",
+                role_codes=("bureau-admin",),
+                organization="Organization/org-bureau",
+            )
+        )
+
     def slot(self, day: date, number: int) -> str:
         return f"sl-{SERVICE}-{day:%Y%m%d}-{number:03d}"
 

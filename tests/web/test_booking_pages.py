@@ -66,6 +66,8 @@ def test_triage_find_book_check_in_call(
     county_store: Store,
     browser_as: Callable[[str], TestClient],
 ) -> None:
+    bureau = browser_as("bureau-admin")
+    before = _kpis(bureau)
     resident = browser_as("resident")
     triaged = _post(resident, "/app/booking/triage", {"symptoms": "发烧，咳嗽有痰"}, "/app/booking")
     assert triaged.status_code == 200  # type: ignore[attr-defined]
@@ -110,6 +112,16 @@ def test_triage_find_book_check_in_call(
     assert screen["serving"]["name"].endswith("*")
     seen = resident.get("/app/me/appointments?format=json").json()["appointments"]
     assert any(a["status"] == "fulfilled" for a in seen)
+
+    after = _kpis(bureau)
+    assert after["mean-wait"]["denominator"] == before["mean-wait"]["denominator"] + 1
+    assert after["on-time-rate"]["numerator"] == before["on-time-rate"]["numerator"] + 1
+    assert bureau.get("/app/reports/scheduling").status_code == 200
+
+
+def _kpis(client: TestClient) -> dict[str, dict[str, object]]:
+    rows = client.get("/app/reports/scheduling?format=json").json()["kpis"]
+    return {row["id"]: row for row in rows}
 
 
 def test_clinic_pages_need_the_privilege(browser_as: Callable[[str], TestClient]) -> None:
