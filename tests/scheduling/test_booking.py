@@ -180,3 +180,16 @@ def test_no_shows_suspend_online_booking(pool: Pool) -> None:
     assert _code(suspended) == "CH-9107"
     # the desk can still book for the patient
     assert book(window, BookingRequest(_next_public(pool), patient)).resource["status"] == "booked"
+
+
+def test_a_reserved_slot_joins_the_public_pool_a_day_before(pool: Pool) -> None:
+    """Reserved positions (3 of every ten) are public within 24 hours of their start."""
+    now = local_now(pool.store.clock.now_us())
+    first = (now.hour * 60 + now.minute) // 10 + 2
+    number = next(n for n in range(first, first + 20) if n % 10 == 3)
+    day = now.date()
+    if number > 144:
+        day, number = day + timedelta(days=1), number - 144
+    slot = pool.slot(day, number)
+    stored = book(pool.as_resident(pool.patients[3]), BookingRequest(slot, pool.patients[3]))
+    assert stored.resource["status"] == "booked"

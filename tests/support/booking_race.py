@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -183,14 +184,20 @@ async def _crowd(host: str, port: int, requests: list[bytes]) -> CrowdResult:
     return CrowdResult(list(outcomes), time.perf_counter() - start)
 
 
+def _run(requests: list[bytes], host: str, port: int) -> CrowdResult:
+    """The crowd on its own event loop in its own thread (the caller may be inside a loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _crowd(host, port, requests)).result()
+
+
 def book_crowd(host: str, port: int, attempts: list[Attempt]) -> CrowdResult:
     """Release all the clients at once; each books its slot once."""
-    return asyncio.run(_crowd(host, port, [_book_request(host, port, a) for a in attempts]))
+    return _run([_book_request(host, port, a) for a in attempts], host, port)
 
 
 def healthz_crowd(host: str, port: int, clients: int) -> CrowdResult:
     """The same crowd against ``/healthz``: what the machine and the client alone cost."""
-    return asyncio.run(_crowd(host, port, [_get_request(host, port, "/healthz")] * clients))
+    return _run([_get_request(host, port, "/healthz")] * clients, host, port)
 
 
 def bookings_in_database(settings: Settings) -> dict[str, int]:

@@ -10,39 +10,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from countyhealth.fhir import systems
-from countyhealth.scheduling import generate_pool
 from countyhealth.scheduling.calendar import local_now
 from countyhealth.store import Store, system_caller
 from tests.support.accounts import csrf_of
+from tests.support.all_day_clinic import SERVICE, add_all_day_clinic
 from tests.support.demo_county import DemoCounty
-
-SERVICE = "hs-test-allday"
 
 
 @pytest.fixture(scope="module")
 def all_day_clinic(county: DemoCounty, county_store: Store) -> str:
-    """An all-day general-practice clinic at the county hospital, so slots start within the
-    hour whenever the tests run; returns its organisation."""
-    org = str(county.account("county-clinician")["organization"])
-    repo = county_store.repository(system_caller("test"))
-    repo.update(
-        "HealthcareService",
-        SERVICE,
-        {
-            "resourceType": "HealthcareService",
-            "id": SERVICE,
-            "active": True,
-            "providedBy": {"reference": org},
-            "type": [
-                {"coding": [{"system": systems.DEPARTMENT, "code": "02", "display": "全科医疗科"}]}
-            ],
-            "name": "全天全科门诊",
-            "availableTime": [{"allDay": True}],
-        },
-    )
-    today = local_now(county_store.clock.now_us()).date()
-    generate_pool(repo, today, 2, services={SERVICE})
-    return org
+    return add_all_day_clinic(county, county_store)
 
 
 def _post(client: TestClient, url: str, data: dict[str, str], page: str) -> object:
