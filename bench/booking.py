@@ -20,13 +20,13 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from bench.loadgen import percentile_ms
 from countyhealth.config import Settings
 from countyhealth.store import migrate
 from tests.support.booking_race import (
     book_crowd,
     bookings_in_database,
     healthz_crowd,
-    percentile_ms,
     prepare,
     raise_file_limit,
 )
@@ -81,10 +81,12 @@ def run(backend: str, database_url: str, args: argparse.Namespace, folder: Path)
         "other_status": dict(other),
         "attempts_per_s": round(len(crowd.outcomes) / crowd.seconds, 1),
         "seconds": round(crowd.seconds, 2),
-        "p50_ms": percentile_ms(latencies, 50),
-        "p99_ms": percentile_ms(latencies, 99),
+        "p50_ms": round(percentile_ms(latencies, 50), 1),
+        "p99_ms": round(percentile_ms(latencies, 99), 1),
         "baseline_healthz_per_s": round(len(baseline.outcomes) / baseline.seconds, 1),
-        "baseline_healthz_p99_ms": percentile_ms([o.latency_ns for o in baseline.outcomes], 99),
+        "baseline_healthz_p99_ms": round(
+            percentile_ms([o.latency_ns for o in baseline.outcomes], 99), 1
+        ),
     }
     print(json.dumps(line), flush=True)
     return (

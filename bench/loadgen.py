@@ -30,11 +30,7 @@ class LoadResult:
     def percentile_ms(self, p: int) -> float:
         if self.fixed_percentiles is not None:
             return self.fixed_percentiles[p]
-        if not self.latencies_ns:
-            return 0.0
-        data = sorted(self.latencies_ns)
-        k = min(len(data) - 1, max(0, round(p / 100 * (len(data) - 1))))
-        return data[k] / 1e6
+        return percentile_ms(self.latencies_ns, p)
 
 
 async def _client(
@@ -47,20 +43,10 @@ async def _client(
             req = next(cycle)
             t0 = time.perf_counter_ns()
             writer.write(req)
-            status_line = await reader.readline()
-            if not status_line:
+            status, _ = await read_response(reader)
+            if status == 0:
                 out.errors += 1
                 return
-            status = int(status_line.split(b" ", 2)[1])
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b"\n", b""):
-                    break
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:].strip())
-            if length:
-                await reader.readexactly(length)
             out.latencies_ns.append(time.perf_counter_ns() - t0)
             out.requests += 1
             out.statuses[status] = out.statuses.get(status, 0) + 1
@@ -68,6 +54,32 @@ async def _client(
                 out.errors += 1
     finally:
         writer.close()
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response: its status and body (status 0 when the server closed)."""
+    status_line = await reader.readline()
+    if not status_line:
+        return 0, b""
+    status = int(status_line.split(b" ", 2)[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:].strip())
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+def percentile_ms(latencies_ns: Sequence[int], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of latencies in nanoseconds, in milliseconds."""
+    if not latencies_ns:
+        return 0.0
+    data = sorted(latencies_ns)
+    k = min(len(data) - 1, max(0, round(p / 100 * (len(data) - 1))))
+    return data[k] / 1e6
 
 
 def build_get(host: str, port: int, path: str, headers: dict[str, str]) -> bytes:

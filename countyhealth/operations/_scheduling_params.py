@@ -35,3 +35,34 @@ def local_id(reference: str | None, rtype: str) -> str | None:
             raise error("CH-9114", f"expected a {rtype} reference, got {reference[:80]!r}")
         return rid
     return reference
+
+
+def definition(
+    rtype: str,
+    code: str,
+    description: str,
+    parameters: list[dict[str, Any]],
+    *,
+    instance: bool,
+    returns: str,
+) -> dict[str, Any]:
+    """The OperationDefinition of a state-changing scheduling operation on ``rtype``."""
+    return {
+        "resourceType": "OperationDefinition",
+        "id": f"{rtype}-{code}",
+        "url": f"https://countyhealth.example.org/fhir/OperationDefinition/{rtype}-{code}",
+        "name": code.title().replace("-", ""),
+        "status": "active",
+        "kind": "operation",
+        "code": code,
+        "description": description,
+        "resource": [rtype],
+        "system": False,
+        "type": not instance,
+        "instance": instance,
+        "affectsState": True,
+        "parameter": [
+            *parameters,
+            {"name": "return", "use": "out", "min": 0, "max": "1", "type": returns},
+        ],
+    }

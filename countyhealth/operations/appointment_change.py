@@ -15,30 +15,8 @@ from typing import Any
 from ..errors import error
 from ..scheduling import cancel, mark_no_show, reschedule
 from ..store import Repository
-from ._scheduling_params import local_id, one
+from ._scheduling_params import definition, local_id, one
 from .registry import Operation, OperationContext, OperationResult, register
-
-
-def _definition(code: str, description: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationDefinition",
-        "id": f"Appointment-{code}",
-        "url": f"https://countyhealth.example.org/fhir/OperationDefinition/Appointment-{code}",
-        "name": code.title().replace("-", ""),
-        "status": "active",
-        "kind": "operation",
-        "code": code,
-        "description": description,
-        "resource": ["Appointment"],
-        "system": False,
-        "type": False,
-        "instance": True,
-        "affectsState": True,
-        "parameter": [
-            *parameters,
-            {"name": "return", "use": "out", "min": 1, "max": "1", "type": "Appointment"},
-        ],
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +50,13 @@ def _no_show(params: ChangeParams, repo: Repository, ctx: OperationContext) -> O
 
 CANCEL = register(
     Operation(
-        _definition(
+        definition(
+            "Appointment",
             "cancel",
             "Cancel a booked appointment and free its slot (up to the limit before the start).",
             [{"name": "reason", "use": "in", "min": 0, "max": "1", "type": "string"}],
+            instance=True,
+            returns="Appointment",
         ),
         lambda v: ChangeParams(reason=one(v, "reason")),
         _cancel,
@@ -83,10 +64,13 @@ CANCEL = register(
 )
 RESCHEDULE = register(
     Operation(
-        _definition(
+        definition(
+            "Appointment",
             "reschedule",
             "Move a booked appointment to another free slot in one unit of work.",
             [{"name": "slot", "use": "in", "min": 1, "max": "1", "type": "Reference"}],
+            instance=True,
+            returns="Appointment",
         ),
         lambda v: ChangeParams(slot=local_id(one(v, "slot", True), "Slot")),
         _reschedule,
@@ -94,10 +78,13 @@ RESCHEDULE = register(
 )
 NO_SHOW = register(
     Operation(
-        _definition(
+        definition(
+            "Appointment",
             "no-show",
             "Record that the patient did not come to a booked appointment that has ended.",
             [],
+            instance=True,
+            returns="Appointment",
         ),
         lambda v: ChangeParams(),
         _no_show,

@@ -10,37 +10,12 @@ OperationOutcome with an information issue when nobody waits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import error, information
 from ..scheduling import call_next, check_in
 from ..store import Repository
-from ._scheduling_params import one
+from ._scheduling_params import definition, one
 from .registry import Operation, OperationContext, OperationResult, register
-
-
-def _definition(
-    rtype: str, code: str, instance: bool, description: str, parameters: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationDefinition",
-        "id": f"{rtype}-{code}",
-        "url": f"https://countyhealth.example.org/fhir/OperationDefinition/{rtype}-{code}",
-        "name": code.title().replace("-", ""),
-        "status": "active",
-        "kind": "operation",
-        "code": code,
-        "description": description,
-        "resource": [rtype],
-        "system": False,
-        "type": not instance,
-        "instance": instance,
-        "affectsState": True,
-        "parameter": [
-            *parameters,
-            {"name": "return", "use": "out", "min": 0, "max": "1", "type": "Encounter"},
-        ],
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +40,17 @@ def _call_next(params: object, repo: Repository, ctx: OperationContext) -> Opera
 
 CHECK_IN = register(
     Operation(
-        _definition(
+        definition(
             "Appointment",
             "check-in",
-            False,
             "Check a patient in for today's booked appointment at the caller's organisation by "
             "e-health card QR or ID-card number; the answer is the queue entry.",
             [
                 {"name": "code", "use": "in", "min": 1, "max": "1", "type": "string"},
                 {"name": "priority", "use": "in", "min": 0, "max": "1", "type": "code"},
             ],
+            instance=False,
+            returns="Encounter",
         ),
         lambda v: CheckInParams(str(one(v, "code", True)), one(v, "priority")),
         _check_in,
@@ -82,13 +58,14 @@ CHECK_IN = register(
 )
 CALL_NEXT = register(
     Operation(
-        _definition(
+        definition(
             "Location",
             "call-next",
-            True,
             "Call the next patient of a consulting room's queue (priority weight, then "
             "check-in time) and finish the consultation in progress there.",
             [],
+            instance=True,
+            returns="Encounter",
         ),
         lambda v: None,
         _call_next,

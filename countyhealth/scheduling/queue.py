@@ -57,21 +57,11 @@ class QueueEntry:
                         weight = int(part["valueInteger"])
         arrived = called = None
         for step in encounter.get("statusHistory") or []:
-            start = (step.get("period") or {}).get("start")
-            if step.get("status") == "arrived" and start:
-                arrived = parse_datetime(start)
-            elif step.get("status") == "in-progress" and start:
-                called = parse_datetime(start)
-        if called is None and encounter.get("status") in ("in-progress", "finished"):
-            history_end = next(
-                (
-                    (s.get("period") or {}).get("end")
-                    for s in encounter.get("statusHistory") or []
-                    if s.get("status") == "arrived"
-                ),
-                None,
-            )
-            called = parse_datetime(history_end) if history_end else None
+            period = step.get("period") or {}
+            if step.get("status") == "arrived" and period.get("start"):
+                arrived = parse_datetime(period["start"])
+                # the call ends the wait, whatever came after it
+                called = parse_datetime(period["end"]) if period.get("end") else called
         period_start = (encounter.get("period") or {}).get("start")
         return cls(
             encounter=str(encounter["id"]),

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from bench.loadgen import build_get, read_response
 from countyhealth.api.auth import issue_token
 from countyhealth.config import Settings
 from countyhealth.fhir import systems
@@ -138,10 +139,6 @@ def _book_request(host: str, port: int, attempt: Attempt) -> bytes:
     return head.encode() + body
 
 
-def _get_request(host: str, port: int, path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
-
-
 async def _one(
     host: str, port: int, request: bytes, go: asyncio.Event, ready: asyncio.Semaphore
 ) -> Outcome:
@@ -150,16 +147,7 @@ async def _one(
     await go.wait()
     t0 = time.perf_counter_ns()
     writer.write(request)
-    status_line = await reader.readline()
-    status = int(status_line.split(b" ", 2)[1])
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n", b""):
-            break
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    body = await reader.readexactly(length) if length else b""
+    status, body = await read_response(reader)
     latency = time.perf_counter_ns() - t0
     writer.close()
     code = ""
@@ -197,7 +185,7 @@ def book_crowd(host: str, port: int, attempts: list[Attempt]) -> CrowdResult:
 
 def healthz_crowd(host: str, port: int, clients: int) -> CrowdResult:
     """The same crowd against ``/healthz``: what the machine and the client alone cost."""
-    return _run([_get_request(host, port, "/healthz")] * clients, host, port)
+    return _run([build_get(host, port, "/healthz", {})] * clients, host, port)
 
 
 def bookings_in_database(settings: Settings) -> dict[str, int]:
@@ -224,11 +212,3 @@ def bookings_in_database(settings: Settings) -> dict[str, int]:
         "double_booked": sum(1 for n in per_slot.values() if n > 1),
         "patients_with_two": sum(1 for n in per_patient.values() if n > 1),
     }
-
-
-def percentile_ms(latencies_ns: list[int], p: float) -> float:
-    if not latencies_ns:
-        return 0.0
-    data = sorted(latencies_ns)
-    k = min(len(data) - 1, max(0, round(p / 100 * (len(data) - 1))))
-    return round(data[k] / 1e6, 1)
