@@ -54,7 +54,8 @@ def test_triage_book_check_in_call_screen_kpis(
     steps.shot(phone, "free-slots")
     phone.click("form[action='/app/booking/book'] button >> nth=0")
     phone.wait_for_selector("#appointments")
-    number = phone.inner_text("#appointments tbody tr >> nth=0 >> td >> nth=1").strip()
+    booked = phone.locator("#appointments tbody tr", has_text="已预约").first
+    number = booked.locator("td").nth(1).inner_text().strip()
     steps.shot(phone, "booked")
 
     phone.click("a[href^='/app/me/card']")
