@@ -19,6 +19,7 @@ from .api.hardening import install_hardening
 from .api.me import router as me_router
 from .api.media import fhir_response, negotiate, pretty
 from .api.nul_guard import NulGuard
+from .api.oauth import smart_router
 from .api.reports import router as reports_router
 from .api.rest import router as rest_router
 from .bulk import BulkWorker
@@ -64,11 +65,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_error_handlers(app)
     app.add_middleware(NulGuard)
     install_hardening(app, settings)
-    install_auth(app, settings, store)
-    app.include_router(me_router)
-    app.include_router(reports_router)
-    install_web(app)
 
+    # The API first: routes are matched in order, and a FHIR request should not be tried
+    # against every web page's route before it reaches the /fhir mount.
     @app.get("/healthz", tags=["platform"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:
         with store.engines.read.connect() as conn:
@@ -83,7 +82,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             indent=pretty(request),
         )
 
+    app.include_router(smart_router)  # under /fhir, so before the mount
     app.mount("/fhir", rest_router)
+    install_auth(app, settings, store)
+    app.include_router(me_router)
+    app.include_router(reports_router)
+    install_web(app)
     return app
 
 

@@ -15,7 +15,7 @@ from .oauth import router as oauth_router
 
 
 def install_auth(app: FastAPI, settings: Settings, store: Store) -> None:
-    """Add sign-in to ``app`` (before the /fhir mount, which would shadow the SMART route)."""
+    """Add sign-in and the OAuth token endpoints to ``app``."""
     app.state.auth = AuthServices(settings, store)
     app.state.auth_templates = build_templates()
     app.add_middleware(CsrfFormField, max_bytes=min(settings.max_body_bytes, 1024 * 1024))

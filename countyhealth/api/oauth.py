@@ -29,6 +29,8 @@ from .login import form_body
 from .principal import auth_services, client_address
 
 router = APIRouter(tags=["oauth"])
+#: the SMART discovery document lives under /fhir: registered before the /fhir mount
+smart_router = APIRouter(tags=["oauth"])
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _FORM = "application/x-www-form-urlencoded"
@@ -188,7 +190,7 @@ async def revoke(request: Request) -> Response:
     return Response(status_code=200, headers=_NO_STORE)
 
 
-@router.get(
+@smart_router.get(
     "/fhir/.well-known/smart-configuration",
     summary="SMART configuration: how systems obtain tokens (SMART App Launch 2.x §2.1)",
     include_in_schema=False,  # part of the FHIR endpoint, like /fhir/metadata
