@@ -138,7 +138,7 @@ class Repository:
             raise error("CH-1006", f"a conditional interaction on {rtype} needs search criteria")
         req = parse_search([rtype], criteria, strict=True, max_count=max(limit, 1))
         req.count = limit
-        check_usable(req, self.store.search_state.pending())
+        check_usable(req, self.store.search_state.pending(conn=self._tx))
         builder = ConditionBuilder(
             self.store.settings.base_url, [rtype], self.store.engines.backend
         )
@@ -449,7 +449,7 @@ class Repository:
         with self._audited(level, audit_type, entity, []):
             for rtype in types:
                 self.require(rtype, "search-type")
-            check_usable(req, self.store.search_state.pending())
+            check_usable(req, self.store.search_state.pending(conn=self._tx))
             builder = ConditionBuilder(
                 self.store.settings.base_url, types, self.store.engines.backend
             )

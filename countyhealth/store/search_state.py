@@ -12,6 +12,7 @@ where it got to, so it does not block readers and resumes after an interruption.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,7 +29,7 @@ from .rows import NewVersion, replace_index_rows
 from .schema import INDEX_TABLES, resource, search_param_state
 
 FINGERPRINT_KEY = "*"
-_REFRESH_S = 5.0
+REFRESH_S = 5.0
 
 
 def current_hashes() -> dict[str, str]:
@@ -53,6 +54,7 @@ class SearchParamState:
         self._now_us = now_us
         self._pending: frozenset[str] = frozenset()
         self._checked = 0.0
+        self._refreshing = threading.Lock()
         self._custom_stamp: int | None = None
 
     # ------------------------------------------------------------------ registry and state
@@ -141,29 +143,47 @@ class SearchParamState:
         else:
             conn.execute(insert(search_param_state).values(param_key=FINGERPRINT_KEY, **values))
 
-    def pending(self, force: bool = False) -> frozenset[str]:
+    def pending(self, force: bool = False, conn: Connection | None = None) -> frozenset[str]:
         """Keys (``Type.code``) whose index rows are not complete yet. Every few seconds this
-        also picks up SearchParameter resources written by other processes."""
-        now = time.monotonic()
-        if force or now - self._checked > _REFRESH_S:
-            with self._engines.read.connect() as conn:
-                stamp = conn.execute(
-                    select(func.max(resource.c.last_updated_us)).where(
-                        resource.c.res_type == "SearchParameter"
-                    )
-                ).scalar()
-                if stamp != self._custom_stamp:
-                    self.load_custom_parameters(conn)
-                    self._custom_stamp = stamp
-                self._pending = frozenset(
-                    conn.execute(
-                        select(search_param_state.c.param_key).where(
-                            search_param_state.c.status == "pending"
-                        )
-                    ).scalars()
-                )
-            self._checked = now
+        also picks up SearchParameter resources written by other processes.
+
+        One thread refreshes at a time while the others keep the last answer, and a caller
+        inside a unit of work passes its connection: a thread that already holds a pooled
+        connection must not wait for a second one (on PostgreSQL reads and writes share one
+        pool, and a crowd of such threads would wait on each other until the pool times out).
+        """
+        if not force and time.monotonic() - self._checked <= REFRESH_S:
+            return self._pending
+        if not self._refreshing.acquire(blocking=force):
+            return self._pending
+        try:
+            if force or time.monotonic() - self._checked > REFRESH_S:
+                if conn is not None:
+                    self._refresh(conn)
+                else:
+                    with self._engines.read.connect() as own:
+                        self._refresh(own)
+                self._checked = time.monotonic()
+        finally:
+            self._refreshing.release()
         return self._pending
+
+    def _refresh(self, conn: Connection) -> None:
+        stamp = conn.execute(
+            select(func.max(resource.c.last_updated_us)).where(
+                resource.c.res_type == "SearchParameter"
+            )
+        ).scalar()
+        if stamp != self._custom_stamp:
+            self.load_custom_parameters(conn)
+            self._custom_stamp = stamp
+        self._pending = frozenset(
+            conn.execute(
+                select(search_param_state.c.param_key).where(
+                    search_param_state.c.status == "pending"
+                )
+            ).scalars()
+        )
 
     # ------------------------------------------------------------------ reindex
 
