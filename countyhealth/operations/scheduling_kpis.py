@@ -1,35 +1,40 @@
 """$scheduling-kpis: the slot pool's KPIs over a period as a summary MeasureReport.
 
-A CountyHealth operation at system level (GET or POST). Inputs ``start`` and ``end`` (dates,
-inclusive, at most 366 days) and optionally ``organization``. The figures and their
-definitions are in ``countyhealth/scheduling/data/kpi_definitions.json``; the caller needs
-MeasureReport read.
+A CountyHealth operation at system level (GET or POST, it changes nothing). Inputs ``start``
+and ``end`` (county days, inclusive, at most 366 days) and optionally ``organization`` (one
+institution instead of the county). The KPIs and their wording are in
+``countyhealth/scheduling/data/kpi_definitions.json``; the caller needs MeasureReport read
+(see :func:`countyhealth.scheduling.kpis.scheduling_kpis`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ..errors import error
+from ..fhir import systems
 from ..scheduling.calendar import local_now
-from ..scheduling.kpis import MEASURE, scheduling_kpis, to_measure_report
+from ..scheduling.kpis import MAX_DAYS, MEASURE, check_period, scheduling_kpis, to_measure_report
 from ..store import Repository
-from ._scheduling_params import one
+from ._scheduling_params import local_id, one
 from .registry import Operation, OperationContext, OperationResult, register
 
 DEFINITION: dict[str, Any] = {
     "resourceType": "OperationDefinition",
     "id": "scheduling-kpis",
-    "url": "https://countyhealth.example.org/fhir/OperationDefinition/scheduling-kpis",
+    "url": f"{systems.BASE}/OperationDefinition/scheduling-kpis",
     "name": "SchedulingKpis",
     "status": "active",
     "kind": "operation",
     "code": "scheduling-kpis",
-    "description": "On-time visit rate, mean and p90 wait, share of visits booked online, "
-    f"slot utilisation and no-show rate over a period, as a MeasureReport of {MEASURE}.",
+    "description": "On-time visit rate of online bookings, mean and 90th percentile wait, share "
+    "of visits booked online, slot utilisation and no-show rate over whole county days "
+    f"(at most {MAX_DAYS}), for the county or one organisation, as a summary MeasureReport "
+    f"of {MEASURE}.",
     "system": True,
     "type": False,
     "instance": False,
@@ -42,6 +47,8 @@ DEFINITION: dict[str, Any] = {
     ],
 }
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 
 @dataclass(frozen=True, slots=True)
 class KpiParams:
@@ -53,16 +60,19 @@ class KpiParams:
 def _date(values: Mapping[str, list[Any]], name: str) -> date:
     text = str(one(values, name, True))
     try:
-        return date.fromisoformat(text[:10])
+        if not _DAY.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError as exc:
         raise error("CH-9114", f"{name} must be a date (YYYY-MM-DD)", name) from exc
 
 
 def parse(values: Mapping[str, list[Any]]) -> KpiParams:
-    organization = one(values, "organization")
-    if organization and not organization.startswith("Organization/"):
-        organization = f"Organization/{organization}"
-    return KpiParams(_date(values, "start"), _date(values, "end"), organization)
+    """``start``, ``end`` (dates) and ``organization`` (``Organization/id`` or ``id``)."""
+    first, last = _date(values, "start"), _date(values, "end")
+    check_period(first, last)
+    organization = local_id(one(values, "organization"), "Organization")
+    return KpiParams(first, last, f"Organization/{organization}" if organization else None)
 
 
 def handle(params: KpiParams, repo: Repository, ctx: OperationContext) -> OperationResult:
