@@ -135,17 +135,22 @@ def _patient_id(repo: Repository, scanned: str) -> str:
     return str(matches.patients[0]["id"])
 
 
-def todays_appointments(repo: Repository, patient: str, organization: str) -> list[dict[str, Any]]:
-    """The patient's booked appointments today at departments of ``organization``."""
-    today = _now(repo).date()
+def checkable_appointments(
+    repo: Repository, patient: str, organization: str, now: datetime, open_minutes: int
+) -> list[dict[str, Any]]:
+    """The patient's booked appointments at departments of ``organization`` that start today
+    (county day of ``now``) or within ``open_minutes`` from now (an appointment at 00:10 can be
+    checked in at 23:30 the day before), earliest first."""
+    today = datetime.combine(now.date(), datetime.min.time(), tzinfo=now.tzinfo)
+    until = max(today + timedelta(days=1), now + timedelta(minutes=open_minutes))
     found = find(
         repo.elevated(),
         "Appointment",
         [
             ("patient", f"Patient/{patient}"),
             ("status", "booked"),
-            ("date", f"ge{today.isoformat()}"),
-            ("date", f"lt{(today + timedelta(days=1)).isoformat()}"),
+            ("date", f"ge{fhir_datetime(today)}"),
+            ("date", f"lt{fhir_datetime(until)}"),
             ("_sort", "date"),
         ],
         count=20,
@@ -162,31 +167,50 @@ def todays_appointments(repo: Repository, patient: str, organization: str) -> li
     ]
 
 
+def _due_now(
+    appointments: list[dict[str, Any]], now: datetime, open_minutes: int
+) -> dict[str, Any]:
+    """The appointment to check in now: the earliest whose check-in window is open and that
+    has not ended; else, when one is still to come, CH-9112 with the time its window opens;
+    else the latest that ended today (a late arrival, accepted until the no-show sweep)."""
+    lead = timedelta(minutes=open_minutes)
+    open_now = [
+        a
+        for a in appointments
+        if parse_datetime(a["start"]) - lead <= now < parse_datetime(a["end"])
+    ]
+    if open_now:
+        return min(open_now, key=lambda a: parse_datetime(a["start"]))
+    upcoming = [
+        parse_datetime(a["start"]) for a in appointments if parse_datetime(a["start"]) > now
+    ]
+    if not upcoming:
+        return max(appointments, key=lambda a: parse_datetime(a["end"]))
+    opens = min(upcoming) - lead
+    raise error(
+        "CH-9112",
+        f"check-in opens at {opens.strftime('%H:%M')} ({open_minutes}"
+        " minutes before the appointment)",
+        "code",
+    )
+
+
 def check_in(repo: Repository, scanned: str, priority: str | None = None) -> Stored:
     """Check a patient in by e-health card QR or ID number at the caller's organisation: the
-    earliest booked appointment of the day there becomes ``arrived`` and joins its room's
-    queue. Returns the queue-entry Encounter."""
+    booked appointment there whose check-in window is open (:func:`_due_now`) becomes
+    ``arrived`` and joins its room's queue. Returns the queue-entry Encounter."""
     require_privilege(repo, "check-in")
     organization = repo.caller.organization
     if not organization:
         raise forbidden("check-in happens at an organisation; the caller belongs to none")
     patient_id = _patient_id(repo, scanned.strip())
-    due = todays_appointments(repo, patient_id, organization)
-    if not due:
-        raise error("CH-9111", "the patient has no booked appointment here today", "code")
     now = _now(repo)
     rules = pool_rules(now.date())
-    appointment = due[0]
-    opens = parse_datetime(appointment["start"]) - timedelta(
-        minutes=rules.check_in_open_minutes_before
-    )
-    if now < opens:
-        raise error(
-            "CH-9112",
-            f"check-in opens at {opens.strftime('%H:%M')} ({rules.check_in_open_minutes_before}"
-            " minutes before the appointment)",
-            "code",
-        )
+    open_minutes = rules.check_in_open_minutes_before
+    due = checkable_appointments(repo, patient_id, organization, now, open_minutes)
+    if not due:
+        raise error("CH-9111", "the patient has no booked appointment here today", "code")
+    appointment = _due_now(due, now, open_minutes)
     platform = repo.elevated()
     patient = platform.read("Patient", patient_id).resource
     reason, weight = _priority(patient, appointment, priority, rules, now.date())

@@ -4,7 +4,7 @@ exist whenever the tests run), a township centre, residents and staff callers.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -44,6 +44,21 @@ class Pool:
 
     def slot(self, day: date, number: int) -> str:
         return f"sl-{SERVICE}-{day:%Y%m%d}-{number:03d}"
+
+
+class SteppedClock:
+    """Stands in for the store clock's ``now_us`` to play a day at chosen county instants;
+    strictly increasing like the real one, so versions stay in order."""
+
+    def __init__(self) -> None:
+        self._us = 0
+
+    def at(self, moment: datetime) -> None:
+        self._us = max(self._us + 1, int(moment.timestamp() * 1_000_000))
+
+    def now_us(self) -> int:
+        self._us += 1
+        return self._us
 
 
 def resident_caller(patient: str) -> Caller:

@@ -8,7 +8,7 @@ arrive late, whatever the hour the tests run.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
@@ -23,21 +23,7 @@ from countyhealth.scheduling.calendar import at, local_now
 from countyhealth.scheduling.kpis import KPI_SYSTEM, MEASURE, scheduling_kpis, to_measure_report
 from countyhealth.store import Repository
 
-from .conftest import HOSPITAL, ROOM, Pool
-
-
-class _Clock:
-    """The store's clock moved to chosen instants; strictly increasing like the real one."""
-
-    def __init__(self) -> None:
-        self._us = 0
-
-    def at(self, moment: datetime) -> None:
-        self._us = max(self._us + 1, int(moment.timestamp() * 1_000_000))
-
-    def now_us(self) -> int:
-        self._us += 1
-        return self._us
+from .conftest import HOSPITAL, ROOM, Pool, SteppedClock
 
 
 def _slot(pool: Pool, day: date, clock: str) -> str:
@@ -60,7 +46,7 @@ def played(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> date:
     08:05 p3 (25 min); 08:25 p2 checks in after the band ended; 08:31 p2 is called (6 min);
     09:00 p4 is a no-show; the 12:10 slot is closed.
     """
-    clock = _Clock()
+    clock = SteppedClock()
     monkeypatch.setattr(pool.store.clock, "now_us", clock.now_us)
     day = pool.today + timedelta(days=1)
     p = pool.patients
