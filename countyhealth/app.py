@@ -26,6 +26,7 @@ from .bulk import BulkWorker
 from .config import Settings
 from .fhir import compartment, definitions
 from .fhir.validation import precompile
+from .recognition import catalogue
 from .security.clients import token_endpoint
 from .store import Store
 from .web import install_web
@@ -34,6 +35,8 @@ from .web import install_web
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """Build the web application. Engines are created here, never at import time."""
     settings = settings or Settings()
+    # policy data is checked before anything is served: a bad catalogue stops the start
+    catalogue(settings)
     store = store or Store.open(settings)
 
     @asynccontextmanager

@@ -252,6 +252,14 @@ class Settings(BaseSettings):
         description="How often each process reads the tokens revoked by other processes.",
     )
 
+    # --- mutual recognition of results (检查检验结果互认)
+    recognition_catalogue_path: str | None = Field(
+        None,
+        description="JSON file of the county's recognition item catalogue (items, windows, "
+        "prices, mark, re-test reasons; format and checks in docs/recognition.md). Unset: the "
+        "packaged catalogue, whose imaging windows are unset and prices placeholders.",
+    )
+
     @field_validator("cors_origins")
     @classmethod
     def _origins_only(cls, value: list[str]) -> list[str]:

@@ -120,6 +120,12 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-9112", 422, "business-rule", "Check-in not open yet"),
     ("CH-9113", 422, "business-rule", "Too many open appointments"),
     ("CH-9114", 400, "invalid", "Invalid booking request"),
+    # 92xx — mutual recognition of exam and lab results (互认)
+    ("CH-9201", 400, "invalid", "Invalid recognition request"),
+    ("CH-9202", 422, "business-rule", "Re-test needs one of the national reasons"),
+    ("CH-9203", 422, "business-rule", "Result does not qualify for recognition"),
+    ("CH-9204", 409, "conflict", "Order already decided or not active"),
+    ("CH-9205", 404, "not-found", "No such result the orderer may read"),
     # 8xxx — bulk data (asynchronous jobs such as $export)
     ("CH-8001", 404, "not-found", "Unknown bulk data job"),
     ("CH-8002", 400, "invalid", "Bulk data kick-off needs Prefer: respond-async"),

@@ -14,7 +14,9 @@ FRAMEWORK_FREE = [
     "fhir",
     "ingest",
     "operations",
+    "recognition",
     "records",
+    "scheduling",
     "rest",
     "security",
 ]

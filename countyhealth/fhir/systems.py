@@ -201,6 +201,10 @@ RECOGNITION_MARK = f"{BASE}/CodeSystem/recognition-mark"
 """Mutual-recognition marks printed on a report (浙HR for the province); see
 :data:`EXT_RECOGNITION_MARK`."""
 
+RETEST_REASON = f"{BASE}/CodeSystem/recognition-retest-reason"
+"""The six situations in which a re-test is justified despite a recognisable result
+(国卫医发〔2022〕6号; the catalogue's ``retest_reasons``)."""
+
 RESIDENCE_STATUS = f"{BASE}/CodeSystem/residence-status"
 """registered (户籍人口), migrant (流动人口, registered elsewhere in China), foreign (境外人员)."""
 
@@ -267,6 +271,11 @@ family-doctor team works from."""
 EXT_RECOGNITION_MARK = f"{BASE}/StructureDefinition/recognition-mark"
 """DiagnosticReport extension (valueCoding from :data:`RECOGNITION_MARK`): the report carries
 a mutual-recognition mark and may be reused by other institutions within the item window."""
+
+EXT_RECOGNITION = f"{BASE}/StructureDefinition/recognition"
+"""ServiceRequest extension: what the recognition check found for the order and what the
+clinician decided (sub-extensions ``item``, ``checked``, ``candidate``, ``outcome``, ``result``,
+``reason``, ``note``, ``avoided``; docs/recognition.md)."""
 
 EXT_LONG_PRESCRIPTION = f"{BASE}/StructureDefinition/long-prescription"
 """MedicationRequest extension (valueBoolean): a long prescription (长期处方) under the 2021

@@ -1,28 +1,48 @@
-"""Shared parameter readers of the scheduling operations (one value per name)."""
+"""Shared parameter readers of the scheduling and recognition operations (one value per
+name) and their OperationDefinition shape."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from ..errors import error
 
 
-def one(values: Mapping[str, list[Any]], name: str, required: bool = False) -> str | None:
-    """The single string value of ``name`` (a reference's ``reference`` counts)."""
+def one(
+    values: Mapping[str, list[Any]], name: str, required: bool = False, code: str = "CH-9114"
+) -> str | None:
+    """The single string value of ``name`` (a reference's ``reference`` counts); ``code`` is
+    the error of the operation's family for a missing or repeated value."""
     found = values.get(name) or []
     if len(found) > 1:
-        raise error("CH-9114", f"parameter {name!r} is given more than once", name)
+        raise error(code, f"parameter {name!r} is given more than once", name)
     value = found[0] if found else None
     if isinstance(value, dict) and "reference" in value:
         value = value["reference"]
     if value is None or value == "":
         if required:
-            raise error("CH-9114", f"parameter {name!r} is required", name)
+            raise error(code, f"parameter {name!r} is required", name)
         return None
     if not isinstance(value, str | int):
-        raise error("CH-9114", f"parameter {name!r} must be a string", name)
+        raise error(code, f"parameter {name!r} must be a string", name)
     return str(value)
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def day(values: Mapping[str, list[Any]], name: str, code: str = "CH-9114") -> date:
+    """The required date parameter ``name`` (YYYY-MM-DD)."""
+    text = str(one(values, name, True, code))
+    if _DAY.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise error(code, f"{name} must be a date (YYYY-MM-DD)", name)
 
 
 def local_id(reference: str | None, rtype: str) -> str | None:

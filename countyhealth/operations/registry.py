@@ -80,6 +80,8 @@ def operations() -> list[Operation]:
         export,
         find_slots,
         queue_ops,
+        recognition_kpis,
+        recognition_ops,
         scheduling_kpis,
         validate,
     )

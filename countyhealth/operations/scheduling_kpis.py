@@ -9,18 +9,16 @@ institution instead of the county). The KPIs and their wording are in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..errors import error
 from ..fhir import systems
 from ..scheduling.calendar import local_now
 from ..scheduling.kpis import MAX_DAYS, MEASURE, check_period, scheduling_kpis, to_measure_report
 from ..store import Repository
-from ._scheduling_params import local_id, one
+from ._scheduling_params import day, local_id, one
 from .registry import Operation, OperationContext, OperationResult, register
 
 DEFINITION: dict[str, Any] = {
@@ -47,8 +45,6 @@ DEFINITION: dict[str, Any] = {
     ],
 }
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
 
 @dataclass(frozen=True, slots=True)
 class KpiParams:
@@ -57,19 +53,9 @@ class KpiParams:
     organization: str | None
 
 
-def _date(values: Mapping[str, list[Any]], name: str) -> date:
-    text = str(one(values, name, True))
-    try:
-        if not _DAY.fullmatch(text):
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise error("CH-9114", f"{name} must be a date (YYYY-MM-DD)", name) from exc
-
-
 def parse(values: Mapping[str, list[Any]]) -> KpiParams:
     """``start``, ``end`` (dates) and ``organization`` (``Organization/id`` or ``id``)."""
-    first, last = _date(values, "start"), _date(values, "end")
+    first, last = day(values, "start"), day(values, "end")
     check_period(first, last)
     organization = local_id(one(values, "organization"), "Organization")
     return KpiParams(first, last, f"Organization/{organization}" if organization else None)
