@@ -2,11 +2,13 @@
 
 Sections: a timeline of encounters, conditions, medications, observations (latest value per
 code, and trends for codes measured more than once — blood pressure as two series), and
-reports. Each section is one search in the patient's compartment, so the access rule and the
-audit apply; a section the caller's scopes do not cover is absent, and one the rule trimmed is
-listed in ``hidden`` (the access rule applied to it; ``restricted`` says the caller reads under
-consent without an open break-glass, so records of other organisations may be missing). While the caller reads the record by break-glass, ``breakGlass`` says until
-when and why.
+reports (the shared reports viewer, :mod:`.reports`, which reads each report's results and
+images in the same search). Each section is one search in the patient's compartment, so the
+access rule and the audit apply; a section the caller's scopes do not cover is absent, and one
+the rule trimmed is listed in ``hidden`` (the access rule applied to it; ``restricted`` says the
+caller reads under consent without an open break-glass, so records of other organisations may
+be missing). While the caller reads the record by break-glass, ``breakGlass`` says until when
+and why.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..store import Repository
 from .display import concept, concepts, first_code, quantity, reference_id, when
 from .patients import patient_card
 from .query import find
+from .reports import shared_reports
 
 LOINC = "http://loinc.org"
 #: Observation codes whose components are charted (blood pressure panel).
@@ -74,27 +77,6 @@ def _medication(m: dict[str, Any]) -> dict[str, Any]:
         "status": m.get("status"),
         "authored": m.get("authoredOn"),
         "dosage": dosage.get("text") or "",
-    }
-
-
-def _report(r: dict[str, Any]) -> dict[str, Any]:
-    mark = next(
-        (
-            (x.get("valueCoding") or {}).get("display")
-            for x in r.get("extension") or []
-            if str(x.get("url", "")).endswith("/recognition-mark")
-        ),
-        None,
-    )
-    return {
-        "id": r["id"],
-        "text": concept(r.get("code")),
-        "category": concepts(r.get("category")),
-        "effective": when(r, "effectiveDateTime", "effectivePeriod", "issued"),
-        "status": r.get("status"),
-        "conclusion": r.get("conclusion") or "",
-        "recognitionMark": mark,
-        "custodian": _custodian(r),
     }
 
 
@@ -193,7 +175,6 @@ def patient_overview(repo: Repository, patient_id: str) -> dict[str, Any]:
         ("encounters", "Encounter", "-date", 20, _encounter),
         ("conditions", "Condition", "-recorded-date", 50, _condition),
         ("medications", "MedicationRequest", "-authoredon", 30, _medication),
-        ("reports", "DiagnosticReport", "-date", 20, _report),
     )
     for key, rtype, sort, count, shape in sections:
         found = _section(repo, rtype, patient_id, sort, count)
@@ -203,6 +184,11 @@ def patient_overview(repo: Repository, patient_id: str) -> dict[str, Any]:
         overview[key] = [shape(r) for r in resources]
         if hidden:
             overview["hidden"].append(key)
+    reports = shared_reports(repo, patient_id)
+    if reports is not None:
+        overview["reports"] = reports[0]
+        if reports[1]:
+            overview["hidden"].append("reports")
     observed = _section(repo, "Observation", patient_id, "-date", 200)
     if observed is not None:
         overview["observations"], overview["trends"] = _observations(observed[0])

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 
 from countyhealth.consent import grant
 from countyhealth.fhir import systems
-from countyhealth.scheduling.calendar import fhir_datetime, local_now
+from countyhealth.scheduling.calendar import local_now
 from countyhealth.security.roles import caller_for
 from countyhealth.store import Repository, Store
+from tests.support.lab_results import lab_result
 
 COUNTY, TOWN, TOWN2, VILLAGE = "org-county", "org-town", "org-town2", "org-village"
 PATIENT = "rp1"
@@ -53,59 +53,6 @@ class County:
         )
 
 
-def lab_result(
-    repo: Repository,
-    name: str,
-    organization: str,
-    loinc: str,
-    value: float,
-    unit: str,
-    when: datetime,
-    *,
-    marked: bool = True,
-    patient: str = PATIENT,
-) -> tuple[str, str]:
-    """A final Observation and its DiagnosticReport issued by ``organization`` (its custodian);
-    returns (report id, observation id)."""
-    tags = {"tag": [{"system": systems.CUSTODIAN, "code": organization}]}
-    obs = repo.create(
-        {
-            "resourceType": "Observation",
-            "meta": tags,
-            "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
-            "subject": {"reference": f"Patient/{patient}"},
-            "effectiveDateTime": fhir_datetime(when),
-            "valueQuantity": {"value": value, "unit": unit},
-        }
-    )
-    report: dict[str, Any] = {
-        "resourceType": "DiagnosticReport",
-        "id": f"dr-{name}",
-        "meta": tags,
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
-        "subject": {"reference": f"Patient/{patient}"},
-        "effectiveDateTime": fhir_datetime(when),
-        "issued": fhir_datetime(when + timedelta(hours=2)),
-        "performer": [{"reference": f"Organization/{organization}"}],
-        "result": [{"reference": f"Observation/{obs.id}"}],
-    }
-    if marked:
-        report["extension"] = [
-            {
-                "url": systems.EXT_RECOGNITION_MARK,
-                "valueCoding": {
-                    "system": systems.RECOGNITION_MARK,
-                    "code": "ZJHR",
-                    "display": "浙HR",
-                },
-            }
-        ]
-    repo.put_many([report])
-    return f"dr-{name}", obs.id
-
-
 @pytest.fixture
 def county(store: Store, repo: Repository) -> County:
     repo.put_many(
@@ -140,7 +87,15 @@ def county(store: Store, repo: Repository) -> County:
         ("county-k-2d", COUNTY, POTASSIUM, 3.9, "mmol/L", 2, True),
     ]:
         reports[name], observations[name] = lab_result(
-            repo, name, org, loinc, value, unit, now - timedelta(days=days), marked=marked
+            repo,
+            name,
+            org,
+            loinc,
+            value,
+            unit,
+            now - timedelta(days=days),
+            marked=marked,
+            patient=PATIENT,
         )
     grant(repo, PATIENT, f"Organization/{TOWN}", category_code="results")
     return County(store, repo, now, reports, observations)

@@ -67,6 +67,11 @@ def _overview_page(repo: Repository, patient_id: str) -> Page:
             status=exc.status,
         )
     data.update(_glass_rules(repo))
+    data["orderUrl"] = (
+        f"/app/patients/{patient_id}/orders"
+        if repo.caller.organization and repo.caller.scopes.allows("ServiceRequest", "create")
+        else None
+    )
     return Page("patients/overview", "patients.overview.title", data, scripts=("charts",))
 
 
