@@ -28,6 +28,7 @@ PAGES = {
         "/app/admin/users",
         "/app/admin/roles",
         "/app/admin/break-glass",
+        "/app/reports/recognition",
     ],
     "public-health-officer": ["/app"],
 }
