@@ -19,10 +19,11 @@ from typing import Any
 
 import orjson
 
-from ..errors import error, forbidden
+from ..errors import forbidden
 from ..fhir import systems
 from ..records.query import find_all
 from ..scheduling.calendar import at, fhir_datetime
+from ..scheduling.calendar import check_period as period_check
 from ..store import Repository
 from .catalogue import catalogue
 from .order_record import OrderRecognition
@@ -63,10 +64,7 @@ class RecognitionKpis:
 
 def check_period(first: date, last: date) -> None:
     """CH-9201 unless ``first``..``last`` is a period of 1 to :data:`MAX_DAYS` days."""
-    if last < first:
-        raise error("CH-9201", "the end date is before the start date", "end")
-    if (last - first).days >= MAX_DAYS:
-        raise error("CH-9201", f"a period of at most {MAX_DAYS} days", "end")
+    period_check(first, last, "CH-9201", MAX_DAYS)
 
 
 def recognition_kpis(

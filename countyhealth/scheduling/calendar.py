@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+from ..errors import error
+
 COUNTY_TZ = timezone(timedelta(hours=8), "CST")
 
 
@@ -28,3 +30,12 @@ def parse_datetime(text: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=COUNTY_TZ)
     return moment
+
+
+def check_period(first: date, last: date, code: str, max_days: int) -> None:
+    """Raises ``code`` unless ``first``..``last`` is a period of 1 to ``max_days`` days (a
+    report's period of whole county days, both inclusive)."""
+    if last < first:
+        raise error(code, "the end date is before the start date", "end")
+    if (last - first).days >= max_days:
+        raise error(code, f"a period of at most {max_days} days", "end")

@@ -18,11 +18,12 @@ from typing import Any
 
 import orjson
 
-from ..errors import error, forbidden
+from ..errors import forbidden
 from ..fhir import systems
 from ..records.query import find, find_all
 from ..store import Repository
 from .calendar import at, fhir_datetime, parse_datetime
+from .calendar import check_period as period_check
 from .queue import QueueEntry
 from .rules import DATA_DIR, pool_rules
 from .slots import schedule_id
@@ -119,10 +120,7 @@ class _Tally:
 
 def check_period(first: date, last: date) -> None:
     """Raises CH-9114 unless ``first``..``last`` is a period of 1 to :data:`MAX_DAYS` days."""
-    if last < first:
-        raise error("CH-9114", "the end date is before the start date", "end")
-    if (last - first).days >= MAX_DAYS:
-        raise error("CH-9114", f"a period of at most {MAX_DAYS} days", "end")
+    period_check(first, last, "CH-9114", MAX_DAYS)
 
 
 def scheduling_kpis(

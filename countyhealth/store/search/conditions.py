@@ -118,7 +118,10 @@ class ConditionBuilder:
                 [self._of_type(v) for v in crit.values],
             )
         try:
-            matches = [self._value(param, crit, table, v) for v in crit.values]
+            if param.type == "reference" and not param.phonetic:
+                matches = self._references(crit)
+            else:
+                matches = [self._value(param, crit, table, v) for v in crit.values]
         except (ValueError, OverflowError) as exc:
             raise error("CH-6003", f"{param.code}: {exc}", param.code) from exc
         if param.type == "token" and crit.modifier == "not":
@@ -217,6 +220,37 @@ class ConditionBuilder:
         system, code, value = parts
         cond = idx_token.c.code == cut(f"{code}|{value}")
         return and_(idx_token.c.system == cut(system), cond) if system else cond
+
+    def _references(self, crit: Criterion) -> list[ColumnElement[bool]]:
+        """The values of a reference criterion (OR). Plain ``Type/id`` values are grouped per
+        type into one ``target_id IN (…)``: an OR of (type, id) pairs keeps SQLite from using
+        more than the index's leading columns, so ``result=Observation/a,Observation/b``
+        scanned every DiagnosticReport.result row."""
+        by_type: dict[str, list[str]] = {}
+        others: list[ColumnElement[bool]] = []
+        for raw in crit.values:
+            target = self._plain_target(raw)
+            if target is not None and crit.target_type in (None, target[0]):
+                by_type.setdefault(target[0], []).append(target[1])
+            else:
+                others.append(self._reference(crit, raw))
+        r = idx_reference
+        grouped = [
+            and_(r.c.target_type == rtype, r.c.target_id.in_(ids))
+            if len(ids) > 1
+            else and_(r.c.target_type == rtype, r.c.target_id == ids[0])
+            for rtype, ids in by_type.items()
+        ]
+        return [*grouped, *others]
+
+    def _plain_target(self, raw: str) -> tuple[str, str] | None:
+        """(type, id) of a value that names a local resource without a version."""
+        value = split_escaped(raw, "\x00")[0]
+        if value.startswith(self.base_url + "/"):
+            value = value[len(self.base_url) + 1 :]
+        if "://" in value or value.startswith(("urn:", "#")) or "/_history/" in value:
+            return None
+        return reference_target(value) if "/" in value else None
 
     def _reference(self, crit: Criterion, raw: str) -> ColumnElement[bool]:
         value = split_escaped(raw, "\x00")[0]

@@ -10,7 +10,7 @@ KPIs; the same figures are a MeasureReport at ``/fhir/$recognition-kpis``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from ...api.principal import require_caller
-from ...errors import OperationOutcomeError, error
+from ...errors import OperationOutcomeError
 from ...recognition import (
     CheckResult,
     OrderRecognition,
@@ -36,6 +36,7 @@ from ...scheduling.calendar import local_now
 from ...store import Repository
 from ..rendering import Page, render
 from ..routing import PageRoute, after_post, repository
+from ._period import day_param
 
 router = APIRouter(
     route_class=PageRoute,
@@ -179,15 +180,6 @@ def test_again(
     return _decided(request, order_id, lambda repo, oid: retest(repo, oid, reason, note))
 
 
-def _day(text: str | None, default: date, name: str) -> date:
-    if not text:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise error("CH-9201", f"{name} must be a date (YYYY-MM-DD)", name) from exc
-
-
 @router.get("/app/reports/recognition")
 def recognition_report(
     request: Request,
@@ -197,8 +189,8 @@ def recognition_report(
 ) -> Response:
     repo = repository(request)
     today = local_now(repo.store.clock.now_us()).date()
-    first = _day(start, today - timedelta(days=29), "start")
-    last = _day(end, today, "end")
+    first = day_param(start, today - timedelta(days=29), "start", "CH-9201")
+    last = day_param(end, today, "end", "CH-9201")
     org = f"Organization/{organization.removeprefix('Organization/')}" if organization else None
     kpis = recognition_kpis(repo, first, last, org)
     table = catalogue(repo.store.settings)

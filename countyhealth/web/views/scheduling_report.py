@@ -5,7 +5,7 @@ the values the seed reports quote; the same figures as a MeasureReport at
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from ...api.principal import require_caller
-from ...errors import error
 from ...scheduling.calendar import local_now
 from ...scheduling.kpis import definitions, scheduling_kpis
 from ..rendering import Page, render
 from ..routing import PageRoute, repository
+from ._period import day_param
 
 router = APIRouter(
     route_class=PageRoute,
@@ -28,15 +28,6 @@ router = APIRouter(
 )
 
 
-def _day(text: str | None, default: date, name: str) -> date:
-    if not text:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise error("CH-9114", f"{name} must be a date (YYYY-MM-DD)", name) from exc
-
-
 @router.get("/app/reports/scheduling")
 def scheduling_report(
     request: Request,
@@ -45,8 +36,8 @@ def scheduling_report(
 ) -> Response:
     repo = repository(request)
     today = local_now(repo.store.clock.now_us()).date()
-    first = _day(start, today - timedelta(days=6), "start")
-    last = _day(end, today, "end")
+    first = day_param(start, today - timedelta(days=6), "start", "CH-9114")
+    last = day_param(end, today, "end", "CH-9114")
     kpis = scheduling_kpis(repo, first, last)
     names = {d["id"]: d for d in definitions()}
     rows = [
