@@ -116,15 +116,41 @@ def _size(attachment: dict[str, Any]) -> int | None:
     return None
 
 
-def _href(attachment: dict[str, Any], fhir_base: str, fallback: str) -> str:
+def _href(attachment: dict[str, Any], fhir_base: str, fallback: str, index: int) -> str:
     """Where to open the content: its own URL when it is a web address or a reference on this
-    server, else the FHIR read of the resource holding it (``fallback``, ``Type/id``)."""
+    server; inline data through the signed-in page route :data:`CONTENT_ROUTE` (the holder
+    read as the caller); else the FHIR read of the resource holding it (``fallback``,
+    ``Type/id``)."""
     url = str(attachment.get("url") or "")
     if url.startswith(("https://", "http://")):
         return url
     if _LOCAL_REFERENCE.match(url):
         return f"{fhir_base}/{url}"
+    if isinstance(attachment.get("data"), str) and attachment["data"]:
+        return CONTENT_ROUTE.format(holder=fallback, index=index)
     return f"{fhir_base}/{fallback}"
+
+
+#: the page route that serves an inline attachment of ``Media/id`` (index 0) or of
+#: ``DiagnosticReport/id`` (index in ``presentedForm``) to a signed-in reader
+CONTENT_ROUTE = "/app/attachments/{holder}/{index}"
+#: content types served as they are; any other is sent as a download
+SERVED_INLINE = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+)
+
+
+def attachment_of(resource: dict[str, Any], index: int) -> dict[str, Any] | None:
+    """The attachment ``index`` of a Media (its ``content``, index 0) or of a
+    DiagnosticReport (``presentedForm[index]``); None when there is none."""
+    if resource.get("resourceType") == "Media":
+        content = resource.get("content")
+        return content if index == 0 and isinstance(content, dict) else None
+    forms = resource.get("presentedForm") or []
+    if resource.get("resourceType") == "DiagnosticReport" and 0 <= index < len(forms):
+        form = forms[index]
+        return form if isinstance(form, dict) else None
+    return None
 
 
 def _thumbnail(attachment: dict[str, Any]) -> str | None:
@@ -142,7 +168,7 @@ def _thumbnail(attachment: dict[str, Any]) -> str | None:
 
 
 def described(
-    attachment: dict[str, Any], fhir_base: str, holder: str, title: str = ""
+    attachment: dict[str, Any], fhir_base: str, holder: str, title: str = "", index: int = 0
 ) -> dict[str, Any]:
     """An attachment to open: ``{"title", "contentType", "size", "href", "image",
     "thumbnail"}``; ``holder`` is ``Type/id`` of the resource that holds it (its FHIR read is
@@ -151,7 +177,7 @@ def described(
         "title": str(attachment.get("title") or title or ""),
         "contentType": media_type(attachment)[0],
         "size": _size(attachment),
-        "href": _href(attachment, fhir_base, holder),
+        "href": _href(attachment, fhir_base, holder, index),
         "image": is_image(attachment),
         "thumbnail": _thumbnail(attachment),
     }

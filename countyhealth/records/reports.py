@@ -193,13 +193,13 @@ def shape_report(
         shown = described(media.get("content") or {}, fhir_base, f"Media/{mid}", title)
         (images if shown["image"] else documents).append(shown)
     texts: list[dict[str, Any]] = []
-    for form in report.get("presentedForm") or []:
+    for index, form in enumerate(report.get("presentedForm") or []):
         if not isinstance(form, dict):
             continue
         if is_text(form):
             texts.append(text_of(form))
             continue
-        shown = described(form, fhir_base, f"DiagnosticReport/{rid}")
+        shown = described(form, fhir_base, f"DiagnosticReport/{rid}", index=index)
         (images if shown["image"] else documents).append(shown)
     return {
         "id": rid,

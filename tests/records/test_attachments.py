@@ -36,12 +36,12 @@ def test_long_text_is_cut_and_said_to_be_cut() -> None:
     assert len(shaped["text"]) == TEXT_LIMIT and shaped["truncated"] is True
 
 
-def test_an_image_is_described_with_its_fhir_read_and_a_thumbnail() -> None:
+def test_an_inline_image_links_to_the_attachment_page_and_has_a_thumbnail() -> None:
     shown = described(
         {"contentType": "image/png", "data": PNG, "title": "胸片"}, "https://h/fhir", "Media/m1"
     )
     assert shown["title"] == "胸片" and shown["size"] == len(base64.b64decode(PNG))
-    assert shown["href"] == "https://h/fhir/Media/m1" and shown["image"] is True
+    assert shown["href"] == "/app/attachments/Media/m1/0" and shown["image"] is True
     assert shown["thumbnail"] == f"data:image/png;base64,{PNG}"
 
 

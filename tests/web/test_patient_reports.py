@@ -102,7 +102,10 @@ def test_a_consented_clinician_sees_the_shared_report_in_full(
     assert "3.9–6.1" in liver and '<span class="flag normal" title="正常">N</span>' in liver
     assert ZH("patients.reports.images") in liver and "肝脏超声关键图像" in liver
     assert '<img src="data:image/png;base64,iVBORw0KGgo' in liver
-    assert 'href="http://127.0.0.1:8000/fhir/Media/media-rpt-liver"' in liver
+    assert 'href="/app/attachments/Media/media-rpt-liver/0"' in liver
+    image = web.get("/app/attachments/Media/media-rpt-liver/0")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
     assert ZH("patients.reports.abnormal", count=1) in liver
     own = report_block(answer.text, "dr-rpt-lipids")
     assert "血脂四项" in own and "badge hr" not in own
@@ -131,6 +134,9 @@ def test_a_third_institution_without_consent_sees_no_report(
     assert ZH("records.hidden") in reports
     twin = web.get(PAGE, headers=JSON).json()
     assert twin["reports"] == [] and "reports" in twin["hidden"]
+    # nor the key image, asked for directly
+    assert web.get("/app/attachments/Media/media-rpt-liver/0").status_code in (403, 404)
+    assert web.get("/app/attachments/Patient/x/0").status_code == 400
 
 
 def test_a_broken_report_text_is_a_readable_note(web_as: Callable[[str], TestClient]) -> None:
