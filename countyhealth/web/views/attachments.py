@@ -10,6 +10,7 @@ sent as a download; the platform's headers (nosniff, CSP) apply to every answer.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from ...api.principal import require_caller
@@ -20,6 +21,8 @@ from ..routing import PageRoute, repository
 router = APIRouter(
     prefix="/app/attachments",
     route_class=PageRoute,
+    # a page route: without a session it sends the browser to sign in; errors are pages
+    default_response_class=HTMLResponse,
     dependencies=[Depends(require_caller)],
     tags=["web"],
     include_in_schema=False,
