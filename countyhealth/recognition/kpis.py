@@ -21,6 +21,7 @@ import orjson
 
 from ..errors import forbidden
 from ..fhir import systems
+from ..fhir.measure_report import population, summary_report
 from ..records.query import find_all
 from ..scheduling.calendar import at, fhir_datetime
 from ..scheduling.calendar import check_period as period_check
@@ -31,7 +32,6 @@ from .order_record import OrderRecognition
 MAX_DAYS = 366
 KPI_SYSTEM = f"{systems.BASE}/CodeSystem/recognition-kpi"
 MEASURE = f"{systems.BASE}/Measure/recognition-kpis"
-_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 _DATA = Path(__file__).parent / "data" / "recognition_kpis.json"
 
 
@@ -111,10 +111,6 @@ def recognition_kpis(
     )
 
 
-def _population(code: str, count: int) -> dict[str, Any]:
-    return {"code": {"coding": [{"system": _POPULATION, "code": code}]}, "count": count}
-
-
 def _group(kpi: str) -> dict[str, Any]:
     d = next(d for d in definitions() if d["id"] == kpi)
     return {
@@ -130,8 +126,8 @@ def to_measure_report(kpis: RecognitionKpis, generated: datetime) -> dict[str, A
     re-tests stratified by reason, the avoided cost (CNY, ISO 4217) and the look-ups."""
     rate = _group("recognition-rate")
     rate["population"] = [
-        _population("numerator", kpis.recognised),
-        _population("denominator", kpis.recognisable),
+        population("numerator", kpis.recognised),
+        population("denominator", kpis.recognisable),
     ]
     if kpis.rate is not None:
         rate["measureScore"] = {
@@ -141,21 +137,21 @@ def to_measure_report(kpis: RecognitionKpis, generated: datetime) -> dict[str, A
             "code": "%",
         }
     retests = _group("retests")
-    retests["population"] = [_population("initial-population", sum(kpis.retests.values()))]
+    retests["population"] = [population("initial-population", sum(kpis.retests.values()))]
     retests["stratifier"] = [
         {
             "code": [{"coding": [{"system": systems.RETEST_REASON}], "text": "reason"}],
             "stratum": [
                 {
                     "value": {"coding": [{"system": systems.RETEST_REASON, "code": code}]},
-                    "population": [_population("initial-population", count)],
+                    "population": [population("initial-population", count)],
                 }
                 for code, count in kpis.retests.items()
             ],
         }
     ]
     avoided = _group("avoided-cost")
-    avoided["population"] = [_population("measure-population", kpis.recognised)]
+    avoided["population"] = [population("measure-population", kpis.recognised)]
     avoided["measureScore"] = {
         "value": float(kpis.avoided),
         "unit": "CNY",
@@ -163,19 +159,12 @@ def to_measure_report(kpis: RecognitionKpis, generated: datetime) -> dict[str, A
         "code": "CNY",
     }
     lookups = _group("lookups")
-    lookups["population"] = [_population("initial-population", kpis.lookups)]
-    report: dict[str, Any] = {
-        "resourceType": "MeasureReport",
-        "status": "complete",
-        "type": "summary",
-        "measure": MEASURE,
-        "date": fhir_datetime(generated),
-        "period": {
-            "start": kpis.first.isoformat(),
-            "end": kpis.last.isoformat(),
-        },
-        "group": [rate, retests, avoided, lookups],
-    }
-    if kpis.organization:
-        report["reporter"] = {"reference": kpis.organization}
-    return report
+    lookups["population"] = [population("initial-population", kpis.lookups)]
+    return summary_report(
+        MEASURE,
+        fhir_datetime(generated),
+        kpis.first,
+        kpis.last,
+        kpis.organization,
+        [rate, retests, avoided, lookups],
+    )

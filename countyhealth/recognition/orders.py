@@ -41,14 +41,16 @@ def catalogue_item(repo: Repository, code: str) -> RecognitionItem:
     return found
 
 
-def _codes(order: dict[str, Any]) -> list[tuple[str, str]]:
+def order_codes(order: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``(system, code)`` pairs of a ServiceRequest's ``code``."""
     return [
         (str(c.get("system")), str(c.get("code")))
         for c in (order.get("code") or {}).get("coding") or []
     ]
 
 
-def _patient(order: dict[str, Any]) -> str:
+def order_patient(order: dict[str, Any]) -> str:
+    """The id of the Patient the order is for (CH-9201 when its subject is not a Patient)."""
     reference = str((order.get("subject") or {}).get("reference") or "")
     if not reference.startswith("Patient/"):
         raise error("CH-9201", "the order's subject is not a Patient", "ServiceRequest.subject")
@@ -87,7 +89,7 @@ def check_order(repo: Repository, order_id: str) -> tuple[Stored, CheckResult]:
     (a decided order keeps its decision; the check is then only answered)."""
     current = repo.read("ServiceRequest", order_id)
     order = current.resource
-    result = recognition_check(repo, _patient(order), _codes(order), at=_now(repo))
+    result = recognition_check(repo, order_patient(order), order_codes(order), at=_now(repo))
     record = OrderRecognition.of(order)
     if order.get("status") != "active" or (record is not None and record.decided):
         return current, result
@@ -134,7 +136,7 @@ def recognise(repo: Repository, order_id: str, result: str) -> Stored:
             "CH-9205", f"{rtype}/{rid} is not a result the orderer may read", "result"
         ) from exc
     order = current.resource
-    check = recognition_check(repo, _patient(order), _codes(order), at=_now(repo))
+    check = recognition_check(repo, order_patient(order), order_codes(order), at=_now(repo))
     chosen = next(
         (s for s in check.suggestions if f"{rtype}/{rid}" in (s.report, s.observation)), None
     )

@@ -20,6 +20,7 @@ import orjson
 
 from ..errors import forbidden
 from ..fhir import systems
+from ..fhir.measure_report import population, summary_report
 from ..records.query import find, find_all
 from ..store import Repository
 from .calendar import at, fhir_datetime, parse_datetime
@@ -31,7 +32,6 @@ from .slots import schedule_id
 MAX_DAYS = 366
 KPI_SYSTEM = f"{systems.BASE}/CodeSystem/scheduling-kpi"
 MEASURE = f"{systems.BASE}/Measure/scheduling-kpis"
-_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 _UCUM = "http://unitsofmeasure.org"
 #: Appointment states that are not due (withdrawn, or never real)
 _NOT_DUE = frozenset({"cancelled", "entered-in-error"})
@@ -285,10 +285,6 @@ def _kpis(first: date, last: date, organization: str | None, t: _Tally) -> Sched
     )
 
 
-def _population(code: str, count: int) -> dict[str, Any]:
-    return {"code": {"coding": [{"system": _POPULATION, "code": code}]}, "count": count}
-
-
 def to_measure_report(kpis: SchedulingKpis, generated: datetime) -> dict[str, Any]:
     """The KPIs as a summary MeasureReport of :data:`MEASURE`, one group per KPI.
 
@@ -314,11 +310,11 @@ def to_measure_report(kpis: SchedulingKpis, generated: datetime) -> dict[str, An
         if d["scoring"] == "proportion":
             assert f.numerator is not None
             group["population"] = [
-                _population("numerator", int(f.numerator)),
-                _population("denominator", f.denominator),
+                population("numerator", int(f.numerator)),
+                population("denominator", f.denominator),
             ]
         else:
-            group["population"] = [_population("measure-population", f.denominator)]
+            group["population"] = [population("measure-population", f.denominator)]
         if f.value is not None:
             group["measureScore"] = {
                 "value": f.value,
@@ -327,15 +323,6 @@ def to_measure_report(kpis: SchedulingKpis, generated: datetime) -> dict[str, An
                 "code": d["unit"],
             }
         groups.append(group)
-    report: dict[str, Any] = {
-        "resourceType": "MeasureReport",
-        "status": "complete",
-        "type": "summary",
-        "measure": MEASURE,
-        "date": fhir_datetime(generated),
-        "period": {"start": kpis.first.isoformat(), "end": kpis.last.isoformat()},
-        "group": groups,
-    }
-    if kpis.organization:
-        report["reporter"] = {"reference": kpis.organization}
-    return report
+    return summary_report(
+        MEASURE, fhir_datetime(generated), kpis.first, kpis.last, kpis.organization, groups
+    )

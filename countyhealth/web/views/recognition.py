@@ -31,6 +31,7 @@ from ...recognition import (
     retest,
 )
 from ...recognition.kpis import definitions
+from ...recognition.orders import order_codes, order_patient
 from ...records.patients import patient_card
 from ...scheduling.calendar import local_now
 from ...store import Repository
@@ -113,11 +114,8 @@ def _order_page(repo: Repository, order_id: str, **extra: Any) -> Page:
     stored = repo.read("ServiceRequest", order_id[:64])
     order = stored.resource
     record = OrderRecognition.of(order)
-    codes = [
-        (str(c.get("system")), str(c.get("code")))
-        for c in (order.get("code") or {}).get("coding") or []
-    ]
-    patient_id = str((order.get("subject") or {}).get("reference") or "").removeprefix("Patient/")
+    codes = order_codes(order)
+    patient_id = order_patient(order)
     open_order = order.get("status") == "active" and not (record and record.decided)
     result = recognition_check(repo, patient_id, codes) if open_order else None
     table = catalogue(repo.store.settings)
