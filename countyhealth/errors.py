@@ -126,6 +126,12 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-9203", 422, "business-rule", "Result does not qualify for recognition"),
     ("CH-9204", 409, "conflict", "Order already decided or not active"),
     ("CH-9205", 404, "not-found", "No such result the orderer may read"),
+    # 93xx — two-way referral (双向转诊)
+    ("CH-9301", 409, "conflict", "Referral state does not allow this transition"),
+    ("CH-9302", 400, "invalid", "Invalid referral request"),
+    ("CH-9303", 422, "business-rule", "Not a referral destination of the medical community"),
+    ("CH-9304", 422, "business-rule", "Down-referral needs a receiving team or centre"),
+    ("CH-9305", 403, "forbidden", "Only the receiving side may decide on the referral"),
     # 8xxx — bulk data (asynchronous jobs such as $export)
     ("CH-8001", 404, "not-found", "Unknown bulk data job"),
     ("CH-8002", 400, "invalid", "Bulk data kick-off needs Prefer: respond-async"),

@@ -215,8 +215,9 @@ REFERRAL_DIRECTION = f"{BASE}/CodeSystem/referral-direction"
 """up (上转: village → township → county) and down (下转: back towards primary care)."""
 
 TASK_KIND = f"{BASE}/CodeSystem/task-kind"
-"""Kinds of Task: referral (fulfil a referral ServiceRequest) and dispatch (send an
-ambulance to an emergency incident)."""
+"""Kinds of Task: referral (fulfil a referral ServiceRequest), follow-up (a visit the
+receiving team owes after a down-referral, due by ``restriction.period.end``) and dispatch
+(send an ambulance to an emergency incident)."""
 
 TASK_INPUT = f"{BASE}/CodeSystem/task-input"
 """Names of ``Task.input`` values: ambulance-station, distance-km, response-minutes."""
@@ -283,6 +284,14 @@ rules, supplying more than 4 and at most 12 weeks after assessment and patient c
 
 EXT_REFERRAL_DIRECTION = f"{BASE}/StructureDefinition/referral-direction"
 """ServiceRequest extension (valueCoding from :data:`REFERRAL_DIRECTION`): up or down."""
+
+EXT_REFERRAL_ACCEPTED = f"{BASE}/StructureDefinition/referral-accepted"
+"""Task extension (valueDateTime) on a referral Task: when the receiving side accepted it
+(the start of "time to acceptance" in the referral KPIs)."""
+
+EXT_REFERRAL_ESCALATED = f"{BASE}/StructureDefinition/referral-escalated"
+"""Task extension (valueDateTime) on a referral Task: when it was escalated for not being
+accepted within the configured time (or at once, for an urgent referral)."""
 
 
 EXT_SLOT_RELEASE = f"{BASE}/StructureDefinition/slot-release"

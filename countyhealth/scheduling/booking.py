@@ -41,6 +41,9 @@ class BookingRequest:
     channel: str | None = None
     referral: str | None = None
     triage: str | None = None
+    #: hold the slot for a referral until the receiving department accepts: the Appointment
+    #: is ``pending`` and the Slot ``busy-tentative`` (see :mod:`.holds`)
+    hold: bool = False
 
 
 def _now(repo: Repository) -> datetime:
@@ -79,7 +82,7 @@ def _check_slot(
     repo: Repository, slot: PoolSlot, patient: str, channel: Channel, now: datetime
 ) -> None:
     if slot.status != "free":
-        if slot.status == "busy":
+        if slot.status in ("busy", "busy-tentative"):
             if slot.holder == holder_key(repo.store.settings.secret_key, patient):
                 raise error("CH-9106", f"Patient/{patient} already holds Slot/{slot.id}", "slot")
             raise error("CH-9101", f"Slot/{slot.id} was taken by someone else", "slot")
@@ -223,7 +226,7 @@ def _appointment(
                 "display": service.get("name"),
             },
             "required": "required",
-            "status": "accepted",
+            "status": "tentative" if request.hold else "accepted",
         },
     ]
     if room:
@@ -237,7 +240,7 @@ def _appointment(
             }
         ],
         "identifier": [{"system": systems.QUEUE_NUMBER, "value": slot.number}],
-        "status": "booked",
+        "status": "pending" if request.hold else "booked",
         "serviceType": slot.resource.get("serviceType") or [],
         "start": fhir_datetime(slot.start),
         "end": fhir_datetime(slot.end),
@@ -301,7 +304,8 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
         _check_patient(platform, request.patient, str(service["id"]), slot, channel, rules, now)
         try:
             holder = holder_key(repo.store.settings.secret_key, request.patient)
-            platform.update("Slot", slot.id, _taken(slot, "busy", holder), if_match=slot.version)
+            taken = _taken(slot, "busy-tentative" if request.hold else "busy", holder)
+            platform.update("Slot", slot.id, taken, if_match=slot.version)
         except OperationOutcomeError as exc:
             if exc.code in ("CH-2008", "CH-2009"):
                 raise error("CH-9101", f"Slot/{slot.id} was taken by someone else", "slot") from exc
@@ -338,7 +342,7 @@ def _slot_ids(appointment: dict[str, Any]) -> list[str]:
 def _release_slots(platform: Repository, appointment: dict[str, Any], now: datetime) -> None:
     for sid in _slot_ids(appointment):
         slot = read_slot(platform, sid)
-        if slot.status == "busy" and not slot.past(now):
+        if slot.status in ("busy", "busy-tentative") and not slot.past(now):
             platform.update("Slot", sid, _taken(slot, "free"), if_match=slot.version)
 
 

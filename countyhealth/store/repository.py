@@ -25,6 +25,7 @@ from ..fhir import compartment, definitions
 from ..fhir.consent_grants import custodian_of, with_custodian
 from ..fhir.instant import format_instant
 from ..fhir.search_request import SearchRequest, parse_search
+from ..fhir.task_workflow import check_task_write
 from ..fhir.validation import check_resource
 from . import conditional
 from .access import AccessRule
@@ -719,6 +720,9 @@ class Repository:
             self._check_if_match(rtype, rid, row, if_match)
             version_id = row.version_id + 1
         self._check_writable(conn, rtype, rid, body, row)
+        if rtype == "Task":
+            previous = orjson.loads(row.content) if row is not None and row.content else None
+            check_task_write(previous, body)
         document = with_meta(self._custodian(body, row), rid, version_id, format_instant(now))
         content = orjson.dumps(document)
         version = NewVersion(
