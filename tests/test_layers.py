@@ -15,6 +15,7 @@ FRAMEWORK_FREE = [
     "ingest",
     "operations",
     "recognition",
+    "referral",
     "records",
     "scheduling",
     "rest",

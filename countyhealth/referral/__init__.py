@@ -11,17 +11,24 @@ store enforces on every write, so the FHIR API follows it too. docs/referral.md 
 from .decisions import accept, cancel, complete, decline, receive, start
 from .discharge import DownReferral, FollowUp, record_follow_up, refer_down
 from .escalation import escalate_overdue
+from .form_pdf import ReferralForm, render_referral_pdf
 from .record import Referral, load, load_by_task
 from .refer import UpReferral, refer_up
 from .rules import ReferralRules, ReferralRulesError, referral_rules
+from .suggestion_rules import SuggestionRulesError, suggestion_rules
+from .suggestions import Evidence, ReferralSuggestion, referral_suggestions
 from .worklist import WorkItem, incoming, outgoing
 
 __all__ = [
     "DownReferral",
+    "Evidence",
     "FollowUp",
     "Referral",
+    "ReferralForm",
     "ReferralRules",
     "ReferralRulesError",
+    "ReferralSuggestion",
+    "SuggestionRulesError",
     "UpReferral",
     "WorkItem",
     "accept",
@@ -38,5 +45,8 @@ __all__ = [
     "refer_down",
     "refer_up",
     "referral_rules",
+    "referral_suggestions",
+    "render_referral_pdf",
     "start",
+    "suggestion_rules",
 ]

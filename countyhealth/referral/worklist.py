@@ -62,7 +62,10 @@ def _teams_of(repo: Repository) -> list[str]:
     people = [a for a in repo.caller.actors if a.startswith(("PractitionerRole/", "Practitioner/"))]
     if not people:
         return []
-    teams = find(repo, "CareTeam", [("participant", ",".join(people))], count=20).resources
+    # a team is directory information (it names no patient): read for the platform
+    teams = find(
+        repo.elevated(), "CareTeam", [("participant", ",".join(people))], count=20
+    ).resources
     return [f"CareTeam/{t['id']}" for t in teams]
 
 

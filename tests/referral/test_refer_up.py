@@ -18,7 +18,17 @@ from countyhealth.referral import (
     refer_up,
     start,
 )
-from tests.referral.conftest import CARDIO, CDC, COUNTY, LAB, PATIENT, PRIVATE, TOWN, VILLAGE, Network
+from tests.referral.conftest import (
+    CARDIO,
+    CDC,
+    COUNTY,
+    LAB,
+    PATIENT,
+    PRIVATE,
+    TOWN,
+    VILLAGE,
+    Network,
+)
 
 
 def _ask(**changes: object) -> UpReferral:
@@ -104,7 +114,9 @@ def test_decline_frees_the_slot_and_keeps_the_reason(network: Network) -> None:
     declined = decline(network.county_doctor(), made.task.id, "床位已满", f"Organization/{TOWN}")
     assert declined.status == "rejected"
     assert declined.task.resource["statusReason"]["text"] == "床位已满"
-    assert declined.task.resource["output"][0]["valueReference"]["reference"] == f"Organization/{TOWN}"
+    assert (
+        declined.task.resource["output"][0]["valueReference"]["reference"] == f"Organization/{TOWN}"
+    )
     assert declined.request.resource["status"] == "revoked"
     assert network.repo.read("Slot", slot_id).resource["status"] == "free"
     with pytest.raises(OperationOutcomeError) as late:
