@@ -214,6 +214,8 @@ def refer_up(repo: Repository, asked: UpReferral) -> Referral:
     target = member(platform, (asked.target or "").strip(), rules, "target")
     if target.reference == origin.reference:
         raise error("CH-9303", f"{origin.name} cannot refer a patient to itself", "target")
+    if target.kind not in rules.receiving_up_facility_types:
+        raise error("CH-9303", f"{target.name} does not receive up-referrals", "target")
     dept = department(platform, (asked.service or "").strip(), target, rules)
     repo.read("Patient", patient)  # the referring clinician must see the patient
     summary = clinical_summary(repo, patient, now, rules)

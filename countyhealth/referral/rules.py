@@ -33,7 +33,7 @@ class ReferralRules:
     hold_slot_within_days: int
     medical_community_type: str
     receiving_down_facility_types: tuple[str, ...]
-    referring_up_facility_types: tuple[str, ...]
+    receiving_up_facility_types: tuple[str, ...]
     departments_not_taking_referrals: frozenset[str]
     summary_counts: dict[str, int]
     summary_lookback_days: int
@@ -57,7 +57,7 @@ def _version(entry: dict[str, Any], index: int) -> ReferralRules:
             hold_slot_within_days=int(entry["hold_slot_within_days"]),
             medical_community_type=str(entry["medical_community_type"]),
             receiving_down_facility_types=tuple(entry["receiving_down_facility_types"]),
-            referring_up_facility_types=tuple(entry["referring_up_facility_types"]),
+            receiving_up_facility_types=tuple(entry["receiving_up_facility_types"]),
             departments_not_taking_referrals=frozenset(entry["departments_not_taking_referrals"]),
             summary_counts={
                 k: int(summary[k]) for k in ("conditions", "observations", "medications")

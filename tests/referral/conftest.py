@@ -26,7 +26,7 @@ _ORGS = [
     (COMMUNITY, "青山县第一医共体", "medical-community", None),
     (COUNTY, "县人民医院", "general", COMMUNITY),
     (TOWN, "城关镇卫生院", "health-centre", COMMUNITY),
-    (VILLAGE, "李村卫生室", "village", TOWN),
+    (VILLAGE, "李村卫生室", "village-clinic", TOWN),
     (CDC, "县疾控中心", "cdc", None),
     (PRIVATE, "民营医院", "general", None),
 ]

@@ -67,6 +67,12 @@ def _overview_page(repo: Repository, patient_id: str) -> Page:
             status=exc.status,
         )
     data.update(_glass_rules(repo))
+    scopes = repo.caller.scopes
+    may_refer = bool(repo.caller.organization) and all(
+        scopes.allows(t, "create") for t in ("ServiceRequest", "Task")
+    )
+    data["referUrl"] = f"/app/patients/{patient_id}/refer" if may_refer else None
+    data["referDownUrl"] = f"/app/patients/{patient_id}/refer-down" if may_refer else None
     data["orderUrl"] = (
         f"/app/patients/{patient_id}/orders"
         if repo.caller.organization and repo.caller.scopes.allows("ServiceRequest", "create")
