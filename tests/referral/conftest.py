@@ -124,7 +124,10 @@ def seed_network(store: Store, repo: Repository) -> Network:
                 "category": [
                     {"coding": [{"system": systems.OBSERVATION_CATEGORY, "code": "vital-signs"}]}
                 ],
-                "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}], "text": "血压"},
+                "code": {
+                    "coding": [{"system": "http://loinc.org", "code": "85354-9"}],
+                    "text": "血压",
+                },
                 "subject": {"reference": f"Patient/{PATIENT}"},
                 "effectiveDateTime": fhir_datetime(now - timedelta(days=days)),
                 "component": [

@@ -40,11 +40,14 @@ from ...referral import (
     referral_suggestions,
     render_referral_pdf,
     start,
+    suggestion_rules,
 )
 from ...referral.choices import destinations, receivers
 from ...referral.describe import describe, printable
 from ...referral.discharge import ACTIVITY_KINDS
 from ...referral.refer import now_of
+from ...referral.suggestion_rules import Measure
+from ...referral.suggestions import Evidence
 from ...referral.worklist import WorkItem
 from ...store import Repository
 from ..rendering import Page, render
@@ -66,8 +69,20 @@ def _patient(repo: Repository, patient_id: str) -> dict[str, Any]:
     return {"id": body["id"], **patient_card(body, "full-identifiers" in repo.caller.privileges)}
 
 
+def _evidence(e: Evidence, measures: dict[str, Measure]) -> dict[str, str]:
+    """A reading behind a suggestion, named in both languages (mm[Hg] shown as mmHg)."""
+    m = measures.get(e.measure)
+    value = f"{e.value:g} {e.unit.replace('mm[Hg]', 'mmHg')}"
+    when = e.effective.date().isoformat()
+    return {
+        "zh": f"{m.zh if m else e.measure} {value}（{when}）",
+        "en": f"{m.en if m else e.measure} {value} ({when})",
+    }
+
+
 def _refer_page(repo: Repository, patient_id: str, **extra: Any) -> Page:
     rules = referral_rules(now_of(repo).date())
+    measures = suggestion_rules().measures
     suggestions = [
         {
             "rule": s.rule,
@@ -78,10 +93,7 @@ def _refer_page(repo: Repository, patient_id: str, **extra: Any) -> Page:
             "code": s.reason_code,
             "display": s.reason_display,
             "department": s.target_department,
-            "evidence": [
-                f"{e.measure} {e.value:g} {e.unit} ({e.effective.date().isoformat()})"
-                for e in s.evidence
-            ],
+            "evidence": [_evidence(e, measures) for e in s.evidence],
         }
         for s in referral_suggestions(repo, patient_id[:64])
     ]
