@@ -82,6 +82,7 @@ def operations() -> list[Operation]:
         queue_ops,
         recognition_kpis,
         recognition_ops,
+        referral_kpis,
         referral_ops,
         scheduling_kpis,
         validate,

@@ -12,6 +12,7 @@ from .decisions import accept, cancel, complete, decline, receive, start
 from .discharge import DownReferral, FollowUp, record_follow_up, refer_down
 from .escalation import escalate_overdue
 from .form_pdf import ReferralForm, render_referral_pdf
+from .kpis import ReferralKpis, referral_kpis
 from .record import Referral, load, load_by_task
 from .refer import UpReferral, refer_up
 from .rules import ReferralRules, ReferralRulesError, referral_rules
@@ -25,6 +26,7 @@ __all__ = [
     "FollowUp",
     "Referral",
     "ReferralForm",
+    "ReferralKpis",
     "ReferralRules",
     "ReferralRulesError",
     "ReferralSuggestion",
@@ -44,6 +46,7 @@ __all__ = [
     "record_follow_up",
     "refer_down",
     "refer_up",
+    "referral_kpis",
     "referral_rules",
     "referral_suggestions",
     "render_referral_pdf",

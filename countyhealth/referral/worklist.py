@@ -111,7 +111,9 @@ def _items(repo: Repository, params: list[tuple[str, str]], count: int) -> list[
     out: list[WorkItem] = []
     for task in tasks:
         rid = reference(task.get("focus")).removeprefix("ServiceRequest/")
-        request = requests.get(rid, {})
+        request = requests.get(rid)
+        if request is None:
+            continue  # the request is patient data the caller may not read (no consent)
         pid = reference(task.get("for")).removeprefix("Patient/")
         origin = custodian_of(request) or ""
         owner = reference(task.get("owner"))
