@@ -263,5 +263,6 @@ def refer_up(repo: Repository, asked: UpReferral) -> Referral:
             dept.code,
             dept.reference,
             rules.hold_slot_within_days,
+            urgent=asked.urgent,
         )
     return Referral(request, task, held.resource if held else None)

@@ -38,6 +38,9 @@ class SlotQuery:
     last: date | None = None
     channel: str = "online"
     count: int = 20
+    #: only slots still kept for the channel's reserved share (a referral holds one of those
+    #: before it takes a public slot)
+    reserved_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,8 @@ def find_slots(repo: Repository, query: SlotQuery) -> list[Offer]:
                 continue
             reserved = slot.reserved_for(now)
             if reserved is not None and reserved != pool:
+                continue
+            if query.reserved_only and reserved is None:
                 continue
             service = services.get(slot.schedule)
             if service is None:

@@ -16,7 +16,7 @@ from ..errors import OperationOutcomeError, error
 from ..store import Repository, Stored
 from .booking import BookingRequest, _keep_tags, _slot_ids, _taken, book, read_slot
 from .calendar import local_now
-from .find import SlotQuery, find_slots
+from .find import Offer, SlotQuery, find_slots
 
 
 def hold_for_referral(
@@ -27,25 +27,29 @@ def hold_for_referral(
     department: str,
     service: str,
     within_days: int,
+    urgent: bool = False,
 ) -> Stored | None:
-    """Hold the earliest free slot of ``service`` (``HealthcareService/id``) that the referral
-    share may take, within ``within_days``; None when the department has none to offer (an
-    emergency department works without booking)."""
+    """Hold a free slot of ``service`` (``HealthcareService/id``) within ``within_days``: the
+    earliest one kept for the referral share, else (and for an ``urgent`` referral, first of
+    all) the earliest one the referral channel may book; None when the department has none to
+    offer (an emergency department works without booking)."""
     today: date = local_now(repo.store.clock.now_us()).date()
-    offers = find_slots(
-        repo.elevated(),
-        SlotQuery(
-            department=department or None,
-            organization=organization,
-            first=today,
-            last=today + timedelta(days=within_days),
-            channel="referral",
-            count=50,
-        ),
-    )
-    mine = [o for o in offers if f"HealthcareService/{o.service}" == service]
-    # a slot kept for referrals first, so the public pool is not drawn down
-    mine.sort(key=lambda o: (o.reserved_for != "referral", o.start))
+    mine: list[Offer] = []
+    # the referral share first; an urgent referral takes whatever comes first
+    for reserved_only in (False,) if urgent else (True, False):
+        offers = find_slots(
+            repo.elevated(),
+            SlotQuery(
+                department=department or None,
+                organization=organization,
+                first=today,
+                last=today + timedelta(days=within_days),
+                channel="referral",
+                count=20,
+                reserved_only=reserved_only,
+            ),
+        )
+        mine += [o for o in offers if f"HealthcareService/{o.service}" == service]
     for offer in mine:
         try:
             return book(

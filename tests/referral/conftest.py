@@ -22,6 +22,7 @@ CDC, PRIVATE = "org-cdc", "org-private"
 CARDIO, LAB = "hs-county-0304", "hs-county-30"
 TEAM = "team-village"
 PATIENT = "rp1"
+OTHER = "rp2"  # a patient of the same clinic who is not referred
 _ORGS = [
     (COMMUNITY, "青山县第一医共体", "medical-community", None),
     (COUNTY, "县人民医院", "general", COMMUNITY),
@@ -108,6 +109,13 @@ def seed_network(store: Store, repo: Repository) -> Network:
             },
             {
                 "resourceType": "Patient",
+                "id": OTHER,
+                "name": [{"text": "李未转"}],
+                "gender": "female",
+                "birthDate": "1960-01-01",
+            },
+            {
+                "resourceType": "Patient",
                 "id": PATIENT,
                 "name": [{"text": "王转诊"}],
                 "gender": "male",
@@ -116,7 +124,11 @@ def seed_network(store: Store, repo: Repository) -> Network:
         ]
     )
     village = Network(store, repo, now.date()).village_doctor()
-    for days, sbp, dbp in [(20, 150, 95), (1, 184, 112)]:
+    for who, days, sbp, dbp in [
+        (PATIENT, 20, 150, 95),
+        (PATIENT, 1, 184, 112),
+        (OTHER, 3, 130, 80),
+    ]:
         village.create(
             {
                 "resourceType": "Observation",
@@ -128,7 +140,7 @@ def seed_network(store: Store, repo: Repository) -> Network:
                     "coding": [{"system": "http://loinc.org", "code": "85354-9"}],
                     "text": "血压",
                 },
-                "subject": {"reference": f"Patient/{PATIENT}"},
+                "subject": {"reference": f"Patient/{who}"},
                 "effectiveDateTime": fhir_datetime(now - timedelta(days=days)),
                 "component": [
                     {

@@ -84,6 +84,11 @@ def test_refer_up_files_consent_request_task_and_holds_a_slot(network: Network) 
 
 def test_accept_books_the_held_slot_and_the_visit_completes(network: Network) -> None:
     made = refer_up(network.village_doctor(), _ask(urgent=False))
+    assert made.appointment is not None
+    held = network.repo.read("Slot", made.appointment["slot"][0]["reference"][5:]).resource
+    # a routine referral takes a slot of the referral share, not a public one
+    reservation = next(e for e in held["extension"] if e["url"].endswith("slot-reservation"))
+    assert {"url": "pool", "valueCode": "referral"} in reservation["extension"]
     county = network.county_doctor()
     received = receive(county, made.task.id)
     assert received.status == "received"
@@ -205,3 +210,28 @@ def _observations(repo: object) -> int:
     from countyhealth.records.query import find
 
     return len(find(repo, "Observation", [("patient", f"Patient/{PATIENT}")]).resources)  # type: ignore[arg-type]
+
+
+def test_the_consent_covers_exactly_that_patient_for_its_period(network: Network) -> None:
+    from datetime import timedelta
+
+    from countyhealth.records.query import find
+    from countyhealth.scheduling.calendar import local_now
+    from tests.referral.conftest import OTHER
+
+    county = network.county_doctor()
+    refer_up(network.village_doctor(), _ask(urgent=False))
+
+    def readings(patient: str) -> int:
+        return len(find(county, "Observation", [("patient", f"Patient/{patient}")]).resources)
+
+    assert readings(PATIENT) == 2
+    assert readings(OTHER) == 0  # the other patient of the same clinic stays hidden
+    real = network.store.clock.now_us
+    for days, expected in [(89, 2), (91, 0)]:  # the rules' consent period is 90 days
+        moment = local_now(real()) + timedelta(days=days)
+        network.store.clock.now_us = lambda m=moment: int(m.timestamp() * 1_000_000)  # type: ignore[method-assign]
+        try:
+            assert readings(PATIENT) == expected, days
+        finally:
+            network.store.clock.now_us = real  # type: ignore[method-assign]
