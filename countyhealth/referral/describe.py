@@ -84,6 +84,28 @@ def _consent_period(repo: Repository, request: dict[str, Any]) -> tuple[date, da
     return local_now(start).date(), local_now(end - 1).date()
 
 
+def person_name(repo: Repository, ref: str) -> str:
+    """The name of a PractitionerRole's or Practitioner's person (directory data); the
+    reference itself when it cannot be read."""
+    rtype, _, rid = ref.partition("/")
+    if rtype not in ("PractitionerRole", "Practitioner") or not rid:
+        return ref
+    try:
+        body = repo.elevated().read(rtype, rid).resource
+    except OperationOutcomeError:
+        return ref
+    if rtype == "PractitionerRole":
+        practitioner = body.get("practitioner") or {}
+        if practitioner.get("display"):
+            return str(practitioner["display"])
+        return person_name(repo, reference(practitioner)) if reference(practitioner) else ref
+    for name in body.get("name") or []:
+        if name.get("text"):
+            return str(name["text"])
+        return str(name.get("family") or "") + "".join(str(g) for g in name.get("given") or [])
+    return ref
+
+
 def _queue_number(appointment: dict[str, Any] | None) -> int | None:
     for ident in (appointment or {}).get("identifier") or []:
         if ident.get("system") == systems.QUEUE_NUMBER and str(ident.get("value", "")).isdigit():
@@ -136,7 +158,7 @@ def describe(repo: Repository, referral: Referral) -> dict[str, Any]:
         "patient": patient_card(patient, full),
         "origin": origin,
         "originName": names.get(origin, origin),
-        "requester": reference(request.get("requester")),
+        "requester": person_name(repo, reference(request.get("requester"))),
         "target": target,
         "targetName": names.get(target, target),
         "service": service,
@@ -185,7 +207,7 @@ def printable(view: dict[str, Any], url: str, now: datetime) -> ReferralForm:
         sex=_SEX.get(str(card.get("gender") or "unknown"), "未知"),
         id_number=str(card.get("idNumber") or ""),
         from_organization=view["originName"],
-        requesting_doctor=view["requester"].partition("/")[2],
+        requesting_doctor=view["requester"],
         to_organization=view["targetName"],
         to_department=view["service"],
         authored=parse_datetime(view["authored"]) if view["authored"] else now,
