@@ -21,9 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ..config import Settings
+from ..policy_data import day_field, periods_overlap, read_json, text_field
 
 PACKAGED_FILE = Path(__file__).resolve().parent / "data" / "recognition_items.json"
 
@@ -168,29 +167,12 @@ def load_catalogue(data: dict[str, Any]) -> Catalogue:
     )
 
 
-def _text(raw: dict[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise CatalogueError(f"{where}: `{key}` must be a non-empty string")
-    return value
-
-
-def _day(raw: dict[str, Any], key: str, where: str) -> date:
-    value = raw.get(key)
-    try:
-        if isinstance(value, str):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise CatalogueError(f"{where}: `{key}` {value!r} is not an ISO date (YYYY-MM-DD)")
-
-
 def _item(raw: Any) -> RecognitionItem:
     if not isinstance(raw, dict):
         raise CatalogueError(f"recognition item {str(raw)[:40]!r}: an entry must be an object")
     code = raw.get("code")
     where = f"recognition item {code} (valid from {raw.get('valid_from')})"
-    code = _text(raw, "code", where)
+    code = text_field(raw, "code", where, CatalogueError)
     missing = sorted(_FIELDS - raw.keys())
     if missing:
         raise CatalogueError(f"{where}: missing {', '.join(missing)}")
@@ -200,8 +182,10 @@ def _item(raw: Any) -> RecognitionItem:
     source = raw["source"]
     if not isinstance(source, str) or not source.strip():
         raise CatalogueError(f"{where}: no source (say where the window and price come from)")
-    valid_from = _day(raw, "valid_from", where)
-    valid_to = None if raw["valid_to"] is None else _day(raw, "valid_to", where)
+    valid_from = day_field(raw, "valid_from", where, CatalogueError)
+    valid_to = (
+        None if raw["valid_to"] is None else day_field(raw, "valid_to", where, CatalogueError)
+    )
     if valid_to is not None and valid_to < valid_from:
         raise CatalogueError(f"{where}: valid_to {valid_to} is before valid_from")
     if not isinstance(raw["kind"], str) or raw["kind"] not in KINDS:
@@ -221,8 +205,8 @@ def _item(raw: Any) -> RecognitionItem:
     return RecognitionItem(
         code=code,
         kind=raw["kind"],
-        name=_text(raw, "name", where),
-        en=_text(raw, "en", where),
+        name=text_field(raw, "name", where, CatalogueError),
+        en=text_field(raw, "en", where, CatalogueError),
         loinc=loinc,
         window_days=window,
         scope=raw["scope"],
@@ -262,9 +246,7 @@ def _is_loinc(code: str) -> bool:
 
 
 def _overlap(a: RecognitionItem, b: RecognitionItem) -> bool:
-    a_ends_after_b_starts = a.valid_to is None or b.valid_from <= a.valid_to
-    b_ends_after_a_starts = b.valid_to is None or a.valid_from <= b.valid_to
-    return a_ends_after_b_starts and b_ends_after_a_starts
+    return periods_overlap(a.valid_from, a.valid_to, b.valid_from, b.valid_to)
 
 
 def _check_overlaps(items: tuple[RecognitionItem, ...]) -> None:
@@ -294,8 +276,12 @@ def _mark(raw: Any) -> Mark:
         raise CatalogueError(f"{where}: no issuer kinds (facility kinds whose results carry it)")
     if not all(isinstance(k, str) and k for k in kinds):
         raise CatalogueError(f"{where}: issuer kinds must be non-empty strings")
-    _text(raw, "source", where)
-    return Mark(_text(raw, "code", where), _text(raw, "display", where), frozenset(kinds))
+    text_field(raw, "source", where, CatalogueError)
+    return Mark(
+        text_field(raw, "code", where, CatalogueError),
+        text_field(raw, "display", where, CatalogueError),
+        frozenset(kinds),
+    )
 
 
 def _reasons(raw: Any) -> tuple[RetestReason, ...]:
@@ -316,7 +302,12 @@ def _reasons(raw: Any) -> tuple[RetestReason, ...]:
         if r["code"] == "other" and not needs_text:
             raise CatalogueError(f"{where}: `other` needs free text (needs_text: true)")
         reasons.append(
-            RetestReason(r["code"], _text(r, "zh", where), _text(r, "en", where), needs_text)
+            RetestReason(
+                r["code"],
+                text_field(r, "zh", where, CatalogueError),
+                text_field(r, "en", where, CatalogueError),
+                needs_text,
+            )
         )
     return tuple(reasons)
 
@@ -345,12 +336,7 @@ def _from_environment() -> Catalogue:
 @cache
 def _read(path: str | None) -> Catalogue:
     file = Path(path) if path else PACKAGED_FILE
-    try:
-        data = orjson.loads(file.read_bytes())
-    except OSError as exc:
-        raise CatalogueError(f"recognition catalogue {file}: cannot be read ({exc})") from None
-    except orjson.JSONDecodeError as exc:
-        raise CatalogueError(f"recognition catalogue {file}: not JSON ({exc})") from None
+    data = read_json(file, "recognition catalogue", CatalogueError)
     try:
         return load_catalogue(data)
     except CatalogueError as exc:

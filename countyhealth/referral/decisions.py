@@ -139,13 +139,19 @@ def _reload(repo: Repository, task_id: str) -> Referral:
     return load_by_task(repo, task_id)
 
 
-def receive(repo: Repository, task_id: str) -> Referral:
+def _step(repo: Repository, task_id: str, expected: str, to: str) -> Referral:
+    """The receiving side moves the referral from ``expected`` to ``to``."""
     referral = load_by_task(repo, task_id)
     require_receiving_side(repo, referral)
-    if referral.status != "requested":
-        raise error("CH-9301", f"the referral is {referral.status}, not requested", "Task.status")
-    move_task(repo, referral, "received")
+    if referral.status != expected:
+        raise error("CH-9301", f"the referral is {referral.status}, not {expected}", "Task.status")
+    move_task(repo, referral, to)
     return _reload(repo, task_id)
+
+
+def receive(repo: Repository, task_id: str) -> Referral:
+    """The receiving department has opened the referral: requested → received."""
+    return _step(repo, task_id, "requested", "received")
 
 
 def accept(repo: Repository, task_id: str) -> Referral:
@@ -204,12 +210,7 @@ def cancel(repo: Repository, task_id: str, reason: str) -> Referral:
 
 def start(repo: Repository, task_id: str) -> Referral:
     """The patient has come: accepted → in-progress."""
-    referral = load_by_task(repo, task_id)
-    require_receiving_side(repo, referral)
-    if referral.status != "accepted":
-        raise error("CH-9301", f"the referral is {referral.status}, not accepted", "Task.status")
-    move_task(repo, referral, "in-progress")
-    return _reload(repo, task_id)
+    return _step(repo, task_id, "accepted", "in-progress")
 
 
 def complete(repo: Repository, task_id: str) -> Referral:

@@ -24,16 +24,15 @@ from .decisions import finish, member_of_team, move_task, set_request_status
 from .directory import member, receiving_team
 from .record import OPEN_STATES, Referral, load, load_by_task, reference
 from .refer import (
-    check_reason,
     clean_text,
     grant_for_referral,
     now_of,
+    opening,
     origin_of,
     referral_request,
     referral_task,
     requester_of,
 )
-from .rules import referral_rules
 from .summary import clinical_summary
 
 ACTIVITY_KINDS = ("rehabilitation", "follow-up", "medication")
@@ -152,16 +151,9 @@ def refer_down(repo: Repository, asked: DownReferral) -> Referral:
             CH-9302 for missing or malformed input, CH-9301 when the up-referral it answers
             was never accepted.
     """
-    repo.require("ServiceRequest", "create")
-    repo.require("Task", "create")
-    repo.require("CarePlan", "create")
-    now = now_of(repo)
-    rules = referral_rules(now.date())
-    patient = (asked.patient or "").removeprefix("Patient/").strip()
-    if not patient:
-        raise error("CH-9302", "patient is required", "patient")
-    reason = check_reason(asked.reason_code)
-    display = clean_text(asked.reason_display, "reasonDisplay", 200)
+    now, rules, patient, (reason, display) = opening(
+        repo, asked.patient, asked.reason_code, asked.reason_display, "CarePlan"
+    )
     summary_text = clean_text(asked.summary, "summary", 4000, required=True)
     activities = _activities(asked)
     team_ref = (asked.team or "").strip()

@@ -191,6 +191,23 @@ def grant_for_referral(
     return repo.create(body).id
 
 
+def opening(
+    repo: Repository, patient: str, reason_code: str, reason_display: str, *types: str
+) -> tuple[datetime, ReferralRules, str, tuple[str, str]]:
+    """What every referral checks first: the caller may create the ServiceRequest, the Task
+    (and ``types``); the patient and the ICD-10 reason are given. The instant, the rules in
+    force, the patient id and the (code, display) reason."""
+    for rtype in ("ServiceRequest", "Task", *types):
+        repo.require(rtype, "create")
+    now = now_of(repo)
+    pid = (patient or "").removeprefix("Patient/").strip()
+    if not pid:
+        raise error("CH-9302", "patient is required", "patient")
+    reason = check_reason(reason_code)
+    display = clean_text(reason_display, "reasonDisplay", 200)
+    return now, referral_rules(now.date()), pid, (reason, display)
+
+
 def refer_up(repo: Repository, asked: UpReferral) -> Referral:
     """Refer ``asked.patient`` to ``asked.service`` of ``asked.target``.
 
@@ -199,15 +216,9 @@ def refer_up(repo: Repository, asked: UpReferral) -> Referral:
             the medical community, the referring institution itself, or a department that
             does not take referrals), the access errors of the Repository.
     """
-    repo.require("ServiceRequest", "create")
-    repo.require("Task", "create")
-    now = now_of(repo)
-    rules = referral_rules(now.date())
-    patient = (asked.patient or "").removeprefix("Patient/").strip()
-    if not patient:
-        raise error("CH-9302", "patient is required", "patient")
-    reason = check_reason(asked.reason_code)
-    display = clean_text(asked.reason_display, "reasonDisplay", 200)
+    now, rules, patient, (reason, display) = opening(
+        repo, asked.patient, asked.reason_code, asked.reason_display
+    )
     note = clean_text(asked.note, "note", MAX_NOTE)
     origin = origin_of(repo, asked.origin, rules)
     platform = repo.elevated()

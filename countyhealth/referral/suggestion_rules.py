@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import orjson
+from ..policy_data import day_field, periods_overlap, read_json, text_field
 
 PACKAGED_FILE = Path(__file__).resolve().parent / "data" / "referral_rules.json"
 
@@ -130,8 +130,8 @@ def load_suggestion_rules(data: Any) -> SuggestionRules:
     if not isinstance(data, dict):
         raise SuggestionRulesError("referral rules: the top level must be an object")
     where = "referral rules"
-    title = _text(data, "title", where)
-    effective = _day(data, "effective", where)
+    title = text_field(data, "title", where, SuggestionRulesError)
+    effective = day_field(data, "effective", where, SuggestionRulesError)
     sources = data.get("sources")
     if not isinstance(sources, list) or not sources:
         raise SuggestionRulesError(f"{where}: no sources (say where the rules come from)")
@@ -164,12 +164,7 @@ def suggestion_rules() -> SuggestionRules:
 @cache
 def _read(path: str) -> SuggestionRules:
     file = Path(path)
-    try:
-        data = orjson.loads(file.read_bytes())
-    except OSError as exc:
-        raise SuggestionRulesError(f"referral rules {file}: cannot be read ({exc})") from None
-    except orjson.JSONDecodeError as exc:
-        raise SuggestionRulesError(f"referral rules {file}: not JSON ({exc})") from None
+    data = read_json(file, "referral rules", SuggestionRulesError)
     try:
         return load_suggestion_rules(data)
     except SuggestionRulesError as exc:
@@ -178,23 +173,6 @@ def _read(path: str) -> SuggestionRules:
 
 def _where(rule: SuggestionRule) -> str:
     return f"referral rule {rule.id} (valid from {rule.valid_from})"
-
-
-def _text(raw: dict[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise SuggestionRulesError(f"{where}: `{key}` must be a non-empty string")
-    return value
-
-
-def _day(raw: dict[str, Any], key: str, where: str) -> date:
-    value = raw.get(key)
-    try:
-        if isinstance(value, str):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise SuggestionRulesError(f"{where}: `{key}` {value!r} is not an ISO date (YYYY-MM-DD)")
 
 
 def is_number(value: Any) -> bool:
@@ -216,7 +194,7 @@ def _measures(raw: Any) -> dict[str, Measure]:
         where = f"referral measure {code}"
         if not isinstance(spec, dict):
             raise SuggestionRulesError(f"{where}: must be an object")
-        unit = _text(spec, "unit", where)
+        unit = text_field(spec, "unit", where, SuggestionRulesError)
         factors = spec.get("units")
         if not isinstance(factors, dict) or factors.get(unit) != 1:
             raise SuggestionRulesError(f"{where}: `units` must map {unit!r} to 1")
@@ -224,7 +202,11 @@ def _measures(raw: Any) -> dict[str, Measure]:
             if not is_number(factor) or factor <= 0:
                 raise SuggestionRulesError(f"{where}: factor of {name!r} must be a positive number")
         out[code] = Measure(
-            code, _text(spec, "zh", where), _text(spec, "en", where), unit, dict(factors)
+            code,
+            text_field(spec, "zh", where, SuggestionRulesError),
+            text_field(spec, "en", where, SuggestionRulesError),
+            unit,
+            dict(factors),
         )
     return out
 
@@ -233,7 +215,7 @@ def _rule(raw: Any, measures: dict[str, Measure]) -> SuggestionRule:
     if not isinstance(raw, dict):
         raise SuggestionRulesError(f"referral rule {str(raw)[:40]!r}: an entry must be an object")
     where = f"referral rule {raw.get('id')} (valid from {raw.get('valid_from')})"
-    rule_id = _text(raw, "id", where)
+    rule_id = text_field(raw, "id", where, SuggestionRulesError)
     missing = sorted(_RULE_FIELDS - _OPTIONAL - raw.keys())
     if missing:
         raise SuggestionRulesError(f"{where}: missing {', '.join(missing)}")
@@ -243,8 +225,10 @@ def _rule(raw: Any, measures: dict[str, Measure]) -> SuggestionRule:
     source = raw["source"]
     if not isinstance(source, str) or not source.strip():
         raise SuggestionRulesError(f"{where}: no source (say which norm the rule comes from)")
-    valid_from = _day(raw, "valid_from", where)
-    valid_to = None if raw["valid_to"] is None else _day(raw, "valid_to", where)
+    valid_from = day_field(raw, "valid_from", where, SuggestionRulesError)
+    valid_to = (
+        None if raw["valid_to"] is None else day_field(raw, "valid_to", where, SuggestionRulesError)
+    )
     if valid_to is not None and valid_to < valid_from:
         raise SuggestionRulesError(f"{where}: valid_to {valid_to} is before valid_from")
     urgency = raw["urgency"]
@@ -290,8 +274,8 @@ def _rule(raw: Any, measures: dict[str, Measure]) -> SuggestionRule:
         target_level=level,
         target_department=department,
         supersedes=tuple(supersedes),
-        reason_zh=_text(reason, "zh", f"{where} reason"),
-        reason_en=_text(reason, "en", f"{where} reason"),
+        reason_zh=text_field(reason, "zh", f"{where} reason", SuggestionRulesError),
+        reason_en=text_field(reason, "en", f"{where} reason", SuggestionRulesError),
         source=source,
     )
 
@@ -350,9 +334,7 @@ def _thresholds(
 
 
 def _overlap(a: SuggestionRule, b: SuggestionRule) -> bool:
-    a_ends_after_b_starts = a.valid_to is None or b.valid_from <= a.valid_to
-    b_ends_after_a_starts = b.valid_to is None or a.valid_from <= b.valid_to
-    return a_ends_after_b_starts and b_ends_after_a_starts
+    return periods_overlap(a.valid_from, a.valid_to, b.valid_from, b.valid_to)
 
 
 def _check_overlaps(rules: tuple[SuggestionRule, ...]) -> None:
