@@ -17,41 +17,34 @@ server needs no font file. The output is byte-for-byte deterministic for the sam
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from io import BytesIO
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
-import segno
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ..scheduling.calendar import COUNTY_TZ
+from ..printing import (
+    FONT,
+    QrCode,
+    clip,
+    day_text,
+    moment_text,
+    para,
+    printable,
+    register_font,
+    style,
+)
 
-FONT = "STSong-Light"
 TITLE = "双向转诊单"
 DIRECTIONS = {"up": "上转", "down": "下转"}
 URGENCIES = {"routine": "普通", "urgent": "紧急"}
-#: Shown for a character the font's UCS-2 encoding cannot carry (outside the BMP, e.g. a rare
-#: name character of CJK Extension B): the customary 〓 rather than a broken glyph.
-_UNPRINTABLE = "〓"
-#: Readers that stand a system CJK font in for STSong-Light (poppler's, among others) draw a
-#: box for a few Latin-1 code points; these are written with the CJK forms or plainly instead
-#: (the middle dot of a name such as 阿依古丽·买买提, the micro sign, the vertical bar).
-_GLYPHS = str.maketrans({"·": "・", "•": "・", "µ": "μ", "|": "｜"})
-_SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
-_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 #: A table row holds at most this many characters of the note (about a dozen lines).
 _BLOCK = 400
 _SENTENCE_END = re.compile("(?<=[。！？；.!?;])")
@@ -124,7 +117,7 @@ def render_referral_pdf(form: ReferralForm) -> bytes:
     Returns:
         The PDF file; the same form gives the same bytes.
     """
-    _register_font()
+    register_font()
     buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -146,7 +139,7 @@ def render_referral_pdf(form: ReferralForm) -> bytes:
         canvas.setFont(FONT, 8)
         canvas.setFillColor(colors.grey)
         y = _MARGIN
-        canvas.drawString(_MARGIN, y, f"转诊编号 {_printable(_clip(form.referral_id, 40))}")
+        canvas.drawString(_MARGIN, y, f"转诊编号 {printable(clip(form.referral_id, 40))}")
         canvas.drawCentredString(A4[0] / 2, y, "本单含个人健康信息，请妥善保管")
         canvas.drawRightString(A4[0] - _MARGIN, y, f"第 {canvas.getPageNumber()} 页")
         canvas.restoreState()
@@ -157,64 +150,19 @@ def render_referral_pdf(form: ReferralForm) -> bytes:
     return buffer.getvalue()
 
 
-@cache
-def _register_font() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
-@cache
-def _style(size: float = 10, colour: str = "#000000", align: int = 0) -> ParagraphStyle:
-    return ParagraphStyle(
-        f"referral-{size}-{colour}-{align}",
-        fontName=FONT,
-        fontSize=size,
-        leading=size * 1.4,
-        textColor=colors.HexColor(colour),
-        alignment=align,
-        wordWrap="CJK",
-    )
-
-
-def _printable(text: str) -> str:
-    """``text`` as the form can print it: no control characters, 〓 for what UCS-2 cannot
-    encode, CJK forms for the Latin-1 signs some readers miss, ``10^9`` for ``10⁹``."""
-    kept = []
-    for char in text.translate(_GLYPHS):
-        if char == "\t":
-            kept.append(" ")
-        elif char == "\n" or unicodedata.category(char) not in ("Cc", "Cs"):
-            kept.append(char if ord(char) <= 0xFFFF else _UNPRINTABLE)
-    return _SUPERSCRIPTS.sub(lambda run: "^" + run[0].translate(_DIGITS), "".join(kept))
-
-
-def _para(text: str, size: float = 10, colour: str = "#000000", align: int = 0) -> Paragraph:
-    """Plain text as a Paragraph: escaped (markup in the data stays text), newlines kept."""
-    markup = escape(_printable(text)).replace("\n", "<br/>")
-    return Paragraph(markup, _style(size, colour, align))
-
-
-def _day(value: date | None) -> str:
-    return f"{value.year}年{value.month}月{value.day}日" if value else ""
-
-
-def _moment(value: datetime) -> str:
-    local = value.astimezone(COUNTY_TZ) if value.tzinfo else value
-    return f"{_day(local.date())} {local:%H:%M}"
-
-
 def _header(form: ReferralForm) -> Table:
     urgent = form.urgency == "urgent"
-    stamp = _para(
+    stamp = para(
         URGENCIES[form.urgency], 22 if urgent else 12, "#c00000" if urgent else "#666666", TA_CENTER
     )
     title = [
-        _para(form.title, 20, align=TA_CENTER),
+        para(form.title, 20, align=TA_CENTER),
         Spacer(1, 3 * mm),
-        _para(f"转诊编号：{_clip(form.referral_id)}", 9, align=TA_CENTER),
-        _para(f"开单时间：{_moment(form.authored)}", 9, align=TA_CENTER),
-        _para(f"状态：{_clip(form.status)}", 9, align=TA_CENTER),
+        para(f"转诊编号：{clip(form.referral_id)}", 9, align=TA_CENTER),
+        para(f"开单时间：{moment_text(form.authored)}", 9, align=TA_CENTER),
+        para(f"状态：{clip(form.status)}", 9, align=TA_CENTER),
     ]
-    qr = [_QrCode(form.url, _QR_SIZE), _para("扫码查看（需登录授权）", 7, "#444444", TA_CENTER)]
+    qr = [QrCode(form.url, _QR_SIZE), para("扫码查看（需登录授权）", 7, "#444444", TA_CENTER)]
     table = Table([[stamp, title, qr]], colWidths=[28 * mm, _WIDTH - 28 * mm - 36 * mm, 36 * mm])
     style = [
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -241,43 +189,43 @@ def _body(form: ReferralForm) -> Table:
 
     def section(text: str) -> None:
         sections.append(len(rows))
-        rows.append([_para(text, 11), "", "", ""])
+        rows.append([para(text, 11), "", "", ""])
 
     def pair(label: str, value: str, label2: str, value2: str | Paragraph) -> None:
         if not isinstance(value2, Paragraph):
-            value2 = _para(_clip(value2))
-        rows.append([_para(label), _para(_clip(value)), _para(label2), value2])
+            value2 = para(clip(value2))
+        rows.append([para(label), para(clip(value)), para(label2), value2])
 
     def across(label: str, blocks: Sequence[Paragraph]) -> None:
         for n, block in enumerate(blocks):
             if n:
                 continued.add(len(rows))
             wide.append(len(rows))
-            rows.append([_para(label) if n == 0 else "", block, "", ""])
+            rows.append([para(label) if n == 0 else "", block, "", ""])
 
     def listed(label: str, lines: Sequence[str]) -> None:
         numbered = [
-            _para(block)
+            para(block)
             for n, line in enumerate(lines, start=1)
             for block in _blocks(f"{n}. {line}")
         ]
-        across(label, numbered or [_para("无", colour="#666666")])
+        across(label, numbered or [para("无", colour="#666666")])
 
     age = f"{form.age}岁" if form.age is not None else ""
     if form.birth_date:
-        age = f"{age}（{_day(form.birth_date)}生）" if age else _day(form.birth_date)
+        age = f"{age}（{day_text(form.birth_date)}生）" if age else day_text(form.birth_date)
     urgent = form.urgency == "urgent"
-    urgency = _para(
+    urgency = para(
         URGENCIES[form.urgency], 12 if urgent else 10, "#c00000" if urgent else "#000000"
     )
     consent = (
-        f"{_day(form.consent_from)} 至 {_day(form.consent_to)}"
+        f"{day_text(form.consent_from)} 至 {day_text(form.consent_to)}"
         if form.consent_from or form.consent_to
         else "未授权"
     )
     booked = "未预约"
     if form.appointment:
-        booked = _moment(form.appointment)
+        booked = moment_text(form.appointment)
         if form.queue_number is not None:
             booked += f"，第 {form.queue_number} 号"
 
@@ -288,18 +236,18 @@ def _body(form: ReferralForm) -> Table:
     pair("转出机构", form.from_organization, "申请医生", form.requesting_doctor)
     pair("转入机构", form.to_organization, "转入科室/团队", form.to_department)
     pair("转诊类型", DIRECTIONS[form.direction], "紧急程度", urgency)
-    reason = _clip(f"{form.reason_code} {form.reason_display}")
-    across("转诊原因", [_para(f"{reason}（ICD-10）")])
+    reason = clip(f"{form.reason_code} {form.reason_display}")
+    across("转诊原因", [para(f"{reason}（ICD-10）")])
     section("三、病情摘要")
     listed("近期诊断", form.diagnoses)
     listed("近期检查", form.observations)
     listed("当前用药", form.medications)
-    note = [_para(block) for block in _blocks(form.note)]
-    across("备注", note or [_para("无", colour="#666666")])
+    note = [para(block) for block in _blocks(form.note)]
+    across("备注", note or [para("无", colour="#666666")])
     section("四、知情同意与预约")
     pair("授权查阅期限", consent, "预约就诊", booked)
     signatures = len(rows)
-    rows.append([_para("转出医生签名"), _signed_on(), _para("接诊医生签名"), _signed_on()])
+    rows.append([para("转出医生签名"), _signed_on(), para("接诊医生签名"), _signed_on()])
 
     style: list[tuple[Any, ...]] = [
         ("BOX", (0, 0), (-1, -1), 1.2, colors.black),
@@ -332,12 +280,6 @@ def _body(form: ReferralForm) -> Table:
     )
 
 
-def _clip(text: str, limit: int = 120) -> str:
-    """A one-line field at most ``limit`` characters (a longer one is not a name or a label,
-    and a cell taller than the page could not be laid out)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _blocks(text: str, limit: int = _BLOCK) -> list[str]:
     """``text`` in blocks of at most ``limit`` characters: its paragraphs, long ones cut after
     a sentence (or, for a sentence longer than ``limit``, anywhere)."""
@@ -364,41 +306,4 @@ def _signed_on() -> list[Any]:
     """A signature cell: room to sign, then 年 月 日 (ideographic spaces as character
     references, which Paragraph keeps; typed ones it collapses like any white space)."""
     gap = "&#x3000;" * 3
-    return [Spacer(1, 12 * mm), Paragraph(f"{gap}年{gap}月{gap}日", _style(10, align=TA_RIGHT))]
-
-
-class _QrCode(Flowable):
-    """A QR code (ISO/IEC 18004, error correction M, 4-module quiet zone) ``size`` points
-    square, drawn as one filled path so no hairlines show between modules. segno encodes it,
-    as it does the web UI's QR codes."""
-
-    def __init__(self, value: str, size: float) -> None:
-        super().__init__()
-        self.value = value
-        self.size = size
-        self.matrix = segno.make_qr(value, error="m").matrix
-
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        return self.size, self.size
-
-    def draw(self) -> None:
-        count = len(self.matrix)
-        module = self.size / (count + 8)
-        canvas = self.canv
-        canvas.saveState()
-        canvas.translate(4 * module, self.size - 4 * module)
-        canvas.scale(module, -module)  # module units, rows downwards
-        path = canvas.beginPath()
-        for y, row in enumerate(self.matrix):
-            x = 0
-            while x < count:
-                if row[x]:
-                    start = x
-                    while x < count and row[x]:
-                        x += 1
-                    path.rect(start, y, x - start, 1)
-                else:
-                    x += 1
-        canvas.setFillColor(colors.black)
-        canvas.drawPath(path, stroke=0, fill=1)
-        canvas.restoreState()
+    return [Spacer(1, 12 * mm), Paragraph(f"{gap}年{gap}月{gap}日", style(10, align=TA_RIGHT))]
