@@ -260,6 +260,15 @@ class Settings(BaseSettings):
         "packaged catalogue, whose imaging windows are unset and prices placeholders.",
     )
 
+    # --- one settlement per visit (最多付一次)
+    payment_ledger_path: str = Field(
+        "data/payments-simulated.ndjson",
+        description="File of the simulated payment provider's ledger (模拟支付: no money moves), "
+        "shared by the server's processes and kept across restarts; the daily reconciliation "
+        "compares the platform's cash with it. A deployment puts a real provider behind "
+        "billing.PaymentProvider instead.",
+    )
+
     @field_validator("cors_origins")
     @classmethod
     def _origins_only(cls, value: list[str]) -> list[str]:

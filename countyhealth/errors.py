@@ -132,6 +132,15 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-9303", 422, "business-rule", "Not a referral destination of the medical community"),
     ("CH-9304", 422, "business-rule", "Down-referral needs a receiving team or centre"),
     ("CH-9305", 403, "forbidden", "Only the receiving side may decide on the referral"),
+    # 94xx — one settlement per visit (最多付一次) and the 医保 split
+    ("CH-9401", 400, "invalid", "Invalid charge or payment request"),
+    ("CH-9402", 409, "conflict", "The visit is closed"),
+    ("CH-9403", 422, "business-rule", "Unknown price item"),
+    ("CH-9404", 422, "business-rule", "Refund larger than what was paid"),
+    ("CH-9405", 409, "conflict", "Nothing to settle"),
+    ("CH-9406", 402, "exception", "Payment failed"),
+    ("CH-9407", 409, "conflict", "Idempotency key reused with another request"),
+    ("CH-9408", 422, "business-rule", "No insurance policy for the person"),
     # 8xxx — bulk data (asynchronous jobs such as $export)
     ("CH-8001", 404, "not-found", "Unknown bulk data job"),
     ("CH-8002", 400, "invalid", "Bulk data kick-off needs Prefer: respond-async"),

@@ -9,6 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "countyhealth"
 FRAMEWORK_FREE = [
     "administration",
+    "billing",
     "bulk",
     "consent",
     "fhir",
