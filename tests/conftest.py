@@ -61,6 +61,7 @@ def make_settings(
         "audit_flush_ms": 0.5,
         "audit_spool_dir": str(tmp_path / "audit-spool"),
         "bulk_dir": str(tmp_path / "bulk"),
+        "payment_ledger_path": str(tmp_path / "payments-simulated.ndjson"),
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]

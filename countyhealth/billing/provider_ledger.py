@@ -105,7 +105,13 @@ class LedgerSimulatedProvider(SimulatedProvider):
         )
 
 
-def payment_provider(settings: Settings, clock: Callable[[], int]) -> LedgerSimulatedProvider:
-    """The provider a server process pays through: the simulated one, its ledger at the
-    ``payment_ledger_path`` setting (cheap to make: the file holds the state)."""
-    return LedgerSimulatedProvider(Path(settings.payment_ledger_path), clock)
+def payment_provider(
+    settings: Settings, clock: Callable[[], int], merchant: str
+) -> LedgerSimulatedProvider:
+    """The provider through which ``merchant`` (``Organization/id``, the institution holding the
+    visit) takes payments: the simulated one, one ledger per institution beside the
+    ``payment_ledger_path`` setting, as each hospital has its own merchant account (cheap to
+    make: the file holds the state)."""
+    base = Path(settings.payment_ledger_path)
+    org = merchant.removeprefix("Organization/").replace("/", "_") or "platform"
+    return LedgerSimulatedProvider(base.with_name(f"{base.stem}-{org}{base.suffix}"), clock)

@@ -47,6 +47,7 @@ def build_demo_county(
         audit_flush_ms=0.5,
         audit_spool_dir=str(folder / "audit-spool"),
         bulk_dir=str(folder / "bulk"),
+        payment_ledger_path=str(folder / "payments-simulated.ndjson"),
         bulk_worker=False,
         # every page test signs the resident in again; throttling has its own tests
         otp_max_sends=10_000,
