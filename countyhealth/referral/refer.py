@@ -16,7 +16,7 @@ from ..consent.service import consent_resource
 from ..errors import error
 from ..fhir import systems
 from ..scheduling.calendar import fhir_datetime, local_now
-from ..scheduling.holds import hold_for_referral
+from ..scheduling.holds import hold_first, referral_offers
 from ..store import Repository
 from .directory import Member, department, member
 from .record import ICD_10, REFERRAL_CATEGORY, REFERRAL_CODE, SNOMED, Referral
@@ -231,6 +231,14 @@ def refer_up(repo: Repository, asked: UpReferral) -> Referral:
     repo.read("Patient", patient)  # the referring clinician must see the patient
     summary = clinical_summary(repo, patient, now, rules)
     requester = requester_of(repo)
+    offers = referral_offers(
+        repo,
+        target.reference,
+        dept.code,
+        dept.reference,
+        rules.hold_slot_within_days,
+        urgent=asked.urgent,
+    )
     with repo.transaction():
         repo.lock("Patient", patient)
         consent = grant_for_referral(repo, patient, [target.reference], now, rules)
@@ -266,14 +274,5 @@ def refer_up(repo: Repository, asked: UpReferral) -> Referral:
                 escalate=rules.escalate_after(priority) == 0,
             )
         )
-        held = hold_for_referral(
-            repo,
-            patient,
-            request.id,
-            target.reference,
-            dept.code,
-            dept.reference,
-            rules.hold_slot_within_days,
-            urgent=asked.urgent,
-        )
+        held = hold_first(repo, offers, patient, request.id)
     return Referral(request, task, held.resource if held else None)

@@ -21,9 +21,9 @@ from ..scheduling.calendar import parse_datetime
 from ..store import Repository
 from .escalation import is_overdue
 from .record import (
-    OPEN_STATES,
     REFERRAL_CATEGORY,
     SNOMED,
+    UNDECIDED,
     direction_of,
     extension_instant,
     reference,
@@ -78,13 +78,15 @@ def _name(patient: dict[str, Any] | None) -> str:
     return ""
 
 
-def _items(repo: Repository, params: list[tuple[str, str]], count: int) -> list[WorkItem]:
+def _items(
+    repo: Repository, params: list[tuple[str, str]], count: int, oldest_first: bool = False
+) -> list[WorkItem]:
     query = [
         ("code", f"{systems.TASK_KIND}|referral"),
         *params,
         ("_include", "Task:focus"),
         ("_include", "Task:patient"),
-        ("_sort", "-authored-on"),
+        ("_sort", "authored-on" if oldest_first else "-authored-on"),
         ("_count", str(count)),
     ]
     req = parse_search(("Task",), query, max_count=max(count, 200))
@@ -149,14 +151,17 @@ def _items(repo: Repository, params: list[tuple[str, str]], count: int) -> list[
     return sorted(out, key=lambda i: i.rank)
 
 
-def incoming(
-    repo: Repository, statuses: tuple[str, ...] = OPEN_STATES, count: int = 100
-) -> list[WorkItem]:
-    """Referrals owned by the caller's institution or one of the caller's teams."""
+def incoming(repo: Repository, count: int = 100) -> list[WorkItem]:
+    """Referrals owned by the caller's institution or one of the caller's teams: every one
+    still to be decided (oldest first, so none falls off the list), then the newest of those
+    accepted or under way."""
     owners = [o for o in [repo.caller.organization, *_teams_of(repo)] if o]
     if not owners:
         return []
-    return _items(repo, [("owner", ",".join(owners)), ("status", ",".join(statuses))], count)
+    owner = ("owner", ",".join(owners))
+    waiting = _items(repo, [owner, ("status", ",".join(UNDECIDED))], count, oldest_first=True)
+    working = _items(repo, [owner, ("status", "accepted,in-progress")], count)
+    return sorted([*waiting, *working], key=lambda i: (i.status not in UNDECIDED, i.rank))
 
 
 def outgoing(

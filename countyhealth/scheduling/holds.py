@@ -19,23 +19,21 @@ from .calendar import local_now
 from .find import Offer, SlotQuery, find_slots
 
 
-def hold_for_referral(
+def referral_offers(
     repo: Repository,
-    patient: str,
-    referral: str,
     organization: str,
     department: str,
     service: str,
     within_days: int,
     urgent: bool = False,
-) -> Stored | None:
-    """Hold a free slot of ``service`` (``HealthcareService/id``) within ``within_days``: the
-    earliest one kept for the referral share, else (and for an ``urgent`` referral, first of
-    all) the earliest one the referral channel may book; None when the department has none to
-    offer (an emergency department works without booking)."""
+) -> list[Offer]:
+    """The free slots of ``service`` (``HealthcareService/id``) a referral may hold within
+    ``within_days``, in the order to try them: those kept for the referral share first (one
+    search when it finds any), then the earliest the referral channel may book; for an
+    ``urgent`` referral the earliest of all. Read-only, so it runs before the referral's unit
+    of work and does not hold SQLite's writer while it searches."""
     today: date = local_now(repo.store.clock.now_us()).date()
     mine: list[Offer] = []
-    # the referral share first; an urgent referral takes whatever comes first
     for reserved_only in (False,) if urgent else (True, False):
         offers = find_slots(
             repo.elevated(),
@@ -50,7 +48,15 @@ def hold_for_referral(
             ),
         )
         mine += [o for o in offers if f"HealthcareService/{o.service}" == service]
-    for offer in mine:
+        if mine:
+            break
+    return mine
+
+
+def hold_first(repo: Repository, offers: list[Offer], patient: str, referral: str) -> Stored | None:
+    """Hold the first of ``offers`` still free for the patient's referral (a pending
+    appointment on a busy-tentative slot); None when none can be held."""
+    for offer in offers:
         try:
             return book(
                 repo,
@@ -63,8 +69,10 @@ def hold_for_referral(
                 ),
             )
         except OperationOutcomeError as exc:
+            if exc.code == "CH-9113":  # the patient holds too many appointments: no slot will do
+                return None
             # taken meanwhile, or the patient already holds that department's day: next one
-            if exc.code not in ("CH-9101", "CH-9106", "CH-9113"):
+            if exc.code not in ("CH-9101", "CH-9106"):
                 raise
     return None
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import jsonpatch
 import orjson
-from sqlalchemy import Connection, bindparam, select, tuple_
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import OperationOutcomeError, conflict, error, forbidden, gone, not_found
@@ -161,15 +161,20 @@ class Repository:
                 raise forbidden(f"existing_ids does not answer for patient data ({rtype})")
             self.require(rtype, "read")
         found: set[tuple[str, str]] = set()
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
         with self._reading() as conn:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                rows = conn.execute(
-                    select(resource.c.res_type, resource.c.res_id).where(
-                        tuple_(resource.c.res_type, resource.c.res_id).in_(chunk)
+            # one ``res_id IN (…)`` per type: SQLite scans the table for a row-value IN list
+            for rtype, ids in by_type.items():
+                for start in range(0, len(ids), 500):
+                    rows = conn.execute(
+                        select(resource.c.res_id).where(
+                            resource.c.res_type == rtype,
+                            resource.c.res_id.in_(ids[start : start + 500]),
+                        )
                     )
-                )
-                found.update((str(t), str(i)) for t, i in rows)
+                    found.update((rtype, str(i)) for (i,) in rows)
         return found
 
     def lock(self, rtype: str, rid: str) -> None:

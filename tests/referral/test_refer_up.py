@@ -186,7 +186,7 @@ def test_a_failure_after_the_first_writes_rolls_everything_back(
     def broken(*args: object, **kwargs: object) -> None:
         raise error("CH-9101", "the pool failed")
 
-    monkeypatch.setattr(module, "hold_for_referral", broken)
+    monkeypatch.setattr(module, "hold_first", broken)
     before = {t: _count(network, t) for t in ("ServiceRequest", "Task", "Consent")}
     with pytest.raises(OperationOutcomeError):
         refer_up(network.village_doctor(), _ask())

@@ -285,16 +285,21 @@ def _forward(conn: Connection, inc: Include, pks: list[int]) -> list[Any]:
     )
     if inc.target_type:
         refs = refs.where(r.c.target_type == inc.target_type)
-    targets = {(t, i) for t, i in conn.execute(refs) if t}
-    if not targets:
-        return []
-    from sqlalchemy import tuple_
-
-    stmt = select(*_COLS).where(
-        tuple_(resource.c.res_type, resource.c.res_id).in_(sorted(targets)),
-        resource.c.deleted == false(),
-    )
-    return list(conn.execute(stmt))
+    targets: dict[str, set[str]] = {}
+    for t, i in conn.execute(refs):
+        if t:
+            targets.setdefault(str(t), set()).add(str(i))
+    # one ``res_id IN (…)`` per type: SQLite does not use the (type, id) index for a
+    # row-value IN list and would scan every resource
+    rows: list[Any] = []
+    for rtype, ids in sorted(targets.items()):
+        stmt = select(*_COLS).where(
+            resource.c.res_type == rtype,
+            resource.c.res_id.in_(sorted(ids)),
+            resource.c.deleted == false(),
+        )
+        rows.extend(conn.execute(stmt))
+    return rows
 
 
 def _reverse(conn: Connection, inc: Include, keys: list[tuple[str, str]]) -> list[Any]:
