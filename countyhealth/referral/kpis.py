@@ -216,13 +216,11 @@ def referral_kpis(
     requests = list(_requests(reader, start, end))
     earlier = list(_requests(reader, earlier_start, earlier_end))
     roles = _role_organizations(reader, [*requests, *earlier])
-    tasks = _tasks(reader, start, end)
+    tasks = _tasks(reader, [str(sr["id"]) for sr in requests])
     referrals = _referrals(requests, tasks, roles, organization)
-    earlier_tasks = _tasks(reader, earlier_start, earlier_end)
+    earlier_tasks = _tasks(reader, [str(sr["id"]) for sr in earlier])
     previous = Counter(r.direction for r in _referrals(earlier, earlier_tasks, roles, organization))
-    visits = _first_visits(
-        reader, start, end, {r.id for r in referrals if r.direction == "down"}, rules
-    )
+    visits = _first_visits(reader, {r.id for r in referrals if r.direction == "down"}, rules)
 
     tallies = {d: _Tally() for d in DIRECTIONS}
     follow_up = _FollowUpTally()
@@ -326,44 +324,42 @@ def _requests(reader: Repository, start: datetime, end: datetime) -> Iterator[di
             yield sr
 
 
-def _tasks(reader: Repository, start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
-    """The referral Task of each ServiceRequest made in ``start``..``end``, by request id (of
-    several, the one modified last)."""
-    params = [
-        ("code", f"{systems.TASK_KIND}|referral"),
-        *_window("focus:ServiceRequest.authored", start, end),
-    ]
+def _tasks(reader: Repository, requests: list[str]) -> dict[str, dict[str, Any]]:
+    """The referral Task of each of the ServiceRequests ``requests``, by request id (of
+    several, the one modified last). One ``focus`` list per batch: the reference index answers
+    it by key (a chain on the request's date made PostgreSQL rescan the window per Task)."""
     out: dict[str, dict[str, Any]] = {}
-    for task in find_all(reader, "Task", params):
-        sr = _local(task.get("focus"), "ServiceRequest")
-        if sr is None:
-            continue
-        known = out.get(sr)
-        if known is None or str(task.get("lastModified") or "") > str(
-            known.get("lastModified") or ""
-        ):
-            out[sr] = task
+    for i in range(0, len(requests), _BATCH):
+        chunk = ",".join(f"ServiceRequest/{r}" for r in requests[i : i + _BATCH])
+        params = [("code", f"{systems.TASK_KIND}|referral"), ("focus", chunk)]
+        for task in find_all(reader, "Task", params):
+            sr = _local(task.get("focus"), "ServiceRequest")
+            if sr is None:
+                continue
+            known = out.get(sr)
+            if known is None or str(task.get("lastModified") or "") > str(
+                known.get("lastModified") or ""
+            ):
+                out[sr] = task
     return out
 
 
-def _first_visits(
-    reader: Repository, start: datetime, end: datetime, wanted: set[str], rules: KpiRules
-) -> dict[str, date]:
+def _first_visits(reader: Repository, wanted: set[str], rules: KpiRules) -> dict[str, date]:
     """The county day of the first visit (Encounter based on it) of each request in
-    ``wanted`` made in ``start``..``end``."""
-    if not wanted:
-        return {}
+    ``wanted``, read in batches of ``based-on`` lists."""
     out: dict[str, date] = {}
-    params = _window("based-on:ServiceRequest.authored", start, end)
-    for encounter in find_all(reader, "Encounter", params):
-        began = (encounter.get("period") or {}).get("start")
-        if encounter.get("status") in rules.not_a_visit or not began:
-            continue
-        day = _county_day(str(began))
-        for ref in encounter.get("basedOn") or []:
-            sr = _local(ref, "ServiceRequest")
-            if sr in wanted and (sr not in out or day < out[sr]):
-                out[sr] = day
+    ids = sorted(wanted)
+    for i in range(0, len(ids), _BATCH):
+        chunk = ",".join(f"ServiceRequest/{r}" for r in ids[i : i + _BATCH])
+        for encounter in find_all(reader, "Encounter", [("based-on", chunk)]):
+            began = (encounter.get("period") or {}).get("start")
+            if encounter.get("status") in rules.not_a_visit or not began:
+                continue
+            day = _county_day(str(began))
+            for ref in encounter.get("basedOn") or []:
+                sr = _local(ref, "ServiceRequest")
+                if sr in wanted and (sr not in out or day < out[sr]):
+                    out[sr] = day
     return out
 
 
