@@ -16,6 +16,7 @@ from .credit import OpenVisit, close_on_credit, open_visits
 from .daybook import day_book
 from .engine import SPLIT_FIELDS, Settlement, settle
 from .engine_types import ChargeLine, Insured, Totals, VisitContext
+from .kpis import BillingKpis, billing_kpis
 from .payments import Payment, pay
 from .policy import PolicyError, policy_for
 from .prices import price_catalogue, price_item
@@ -28,6 +29,7 @@ __all__ = [
     "SPLIT_FIELDS",
     "Bill",
     "BillLine",
+    "BillingKpis",
     "ChargeLine",
     "Insured",
     "LedgerSimulatedProvider",
@@ -43,6 +45,7 @@ __all__ = [
     "VisitContext",
     "add_charge",
     "bill",
+    "billing_kpis",
     "close_on_credit",
     "day_book",
     "open_visits",

@@ -74,6 +74,7 @@ def register(operation: Operation) -> Operation:
 def operations() -> list[Operation]:
     from . import (  # noqa: F401  (they register themselves)
         appointment_change,
+        billing_ops,
         book,
         break_glass,
         everything,
