@@ -122,3 +122,17 @@ def test_desk_lists_open_visits_and_bad_charges_are_readable(
 
 def _today(client: TestClient) -> str:
     return str(client.get("/app/billing?format=json").json()["today"])
+
+
+def test_the_bureau_kpi_page_counts_the_settled_visits(
+    case: BillingCase, browser_as: Callable[[str], TestClient]
+) -> None:
+    bureau = browser_as("bureau-admin")
+    data = bureau.get("/app/reports/billing?format=json").json()
+    kpis = {k["id"]: k for k in data["kpis"]}
+    assert {"smart-settlement-outpatient", "payments-per-visit", "time-to-payment"} <= set(kpis)
+    assert kpis["smart-settlement-outpatient"]["reference"] == 84.73
+    html = bureau.get("/app/reports/billing").text
+    assert 'data-kpi="payments-per-visit"' in html
+    bad = bureau.get("/app/reports/billing?start=2026-13-01")
+    assert bad.status_code == 400
