@@ -87,6 +87,9 @@ def compute(
         settlement = settle(
             lines, cover.insured(spent), VisitContext(visit.setting, level, day), start, policy
         )
-    except (PolicyError, SettlementError) as exc:
+    except PolicyError as exc:
         raise error("CH-9408", f"Patient/{visit.patient}: {exc}"[:500], "Coverage") from exc
+    except SettlementError as exc:
+        # a charge filed around the service (a plain FHIR create) with a bad price or class
+        raise error("CH-9401", f"Encounter/{visit.id}: {exc}"[:500], "ChargeItem") from exc
     return Computed(settlement, cover, level, day, tuple(charges), wanted)
