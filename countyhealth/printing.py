@@ -11,14 +11,18 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
+from io import BytesIO
 from xml.sax.saxutils import escape
 
 import segno
 from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Flowable, Paragraph
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
 
 from .scheduling.calendar import COUNTY_TZ
 
@@ -123,3 +127,37 @@ class QrCode(Flowable):
         canvas.setFillColor(colors.black)
         canvas.drawPath(path, stroke=0, fill=1)
         canvas.restoreState()
+
+
+#: the margin of every printed page
+MARGIN = 15 * mm
+
+
+def a4_document(buffer: BytesIO, title: str, subject: str, author: str) -> SimpleDocTemplate:
+    """An A4 document in Chinese with the platform's margins (room for the footer) whose
+    output is the same bytes for the same content (``invariant``)."""
+    return SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN + 6 * mm,
+        title=title,
+        subject=subject,
+        author=author,
+        creator="CountyHealth",
+        lang="zh-CN",
+        invariant=1,
+    )
+
+
+def draw_footer(canvas: Canvas, left: str, middle: str) -> None:
+    """The footer line of a page: ``left``, ``middle`` and the page number, in grey."""
+    canvas.saveState()
+    canvas.setFont(FONT, 8)
+    canvas.setFillColor(colors.grey)
+    canvas.drawString(MARGIN, MARGIN, printable(left))
+    canvas.drawCentredString(A4[0] / 2, MARGIN, middle)
+    canvas.drawRightString(A4[0] - MARGIN, MARGIN, f"第 {canvas.getPageNumber()} 页")
+    canvas.restoreState()

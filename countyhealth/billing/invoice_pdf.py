@@ -39,7 +39,6 @@ from reportlab.platypus import (
     Flowable,
     KeepTogether,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -48,11 +47,12 @@ from reportlab.platypus import (
 from ..printing import (
     FONT,
     QrCode,
+    a4_document,
     clip,
     day_text,
+    draw_footer,
     moment_text,
     para,
-    printable,
     register_font,
 )
 
@@ -306,39 +306,24 @@ def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     """
     register_font()
     buffer = BytesIO()
-    document = SimpleDocTemplate(
+    document = a4_document(
         buffer,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_MARGIN,
-        bottomMargin=_MARGIN + 6 * mm,
-        title=f"{doc.title} {clip(doc.number, 40)}",
-        subject=TITLE,
-        author=clip("、".join(doc.institutions)),
-        creator="CountyHealth",
-        lang="zh-CN",
-        invariant=1,
+        f"{doc.title} {clip(doc.number, 40)}",
+        TITLE,
+        clip("、".join(doc.institutions)),
     )
 
     def page(canvas: Canvas, _document: Any) -> None:
-        canvas.saveState()
         if doc.simulated:  # drawn first, so the content lies over it
+            canvas.saveState()
             canvas.setFont(FONT, 72)
             canvas.setFillColor(colors.HexColor("#f2dcdc"))
             canvas.translate(A4[0] / 2, A4[1] / 2)
             canvas.rotate(35)
             canvas.drawCentredString(0, 0, DEMO)
-            canvas.rotate(-35)
-            canvas.translate(-A4[0] / 2, -A4[1] / 2)
-        canvas.setFont(FONT, 8)
-        canvas.setFillColor(colors.grey)
-        y = _MARGIN
-        canvas.drawString(_MARGIN, y, f"票据号码 {printable(clip(doc.number, 40))}")
+            canvas.restoreState()
         middle = f"{DEMO}：模拟支付，非真实票据" if doc.simulated else "扫码登录平台可查验本票据"
-        canvas.drawCentredString(A4[0] / 2, y, middle)
-        canvas.drawRightString(A4[0] - _MARGIN, y, f"第 {canvas.getPageNumber()} 页")
-        canvas.restoreState()
+        draw_footer(canvas, f"票据号码 {clip(doc.number, 40)}", middle)
 
     story = [
         _header(doc),

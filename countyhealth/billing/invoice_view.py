@@ -19,6 +19,7 @@ from ..records.patients import patient_card
 from ..scheduling.calendar import parse_datetime
 from ..store import Repository
 from .charges import charge_of
+from .engine import SPLIT_FIELDS
 from .invoice_pdf import InvoiceDocument, InvoiceLine, InvoiceSplit
 from .payments import stored_settlement
 from .records import (
@@ -33,20 +34,6 @@ from .records import (
 from .records import reference_of as ref_of
 
 _INSURANCE = {"employee": "职工医保", "resident": "城乡居民医保"}
-_SPLIT = (
-    "total",
-    "full_self_pay",
-    "over_limit_self_pay",
-    "pre_self_pay",
-    "in_scope",
-    "deductible",
-    "fund",
-    "catastrophic",
-    "assistance",
-    "commercial",
-    "account",
-    "cash",
-)
 
 
 def check_code(secret: str, invoice_id: str, number: str) -> str:
@@ -93,7 +80,7 @@ def invoice_document(repo: Repository, invoice_id: str, url: str) -> InvoiceDocu
         visit_date=settled.day,
         institutions=tuple(dict.fromkeys(line.institution for line in lines)),
         lines=tuple(lines),
-        split=InvoiceSplit(**{k: settled.amounts.get(k, Decimal("0.00")) for k in _SPLIT}),
+        split=InvoiceSplit(**{k: settled.amounts.get(k, Decimal("0.00")) for k in SPLIT_FIELDS}),
         url=url,
         check_code=check_code(repo.store.settings.secret_key, invoice_id, number),
         simulated=_simulated(platform, invoice),

@@ -28,16 +28,16 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from ..printing import (
-    FONT,
     QrCode,
+    a4_document,
     clip,
     day_text,
+    draw_footer,
     moment_text,
     para,
-    printable,
     register_font,
     style,
 )
@@ -119,30 +119,14 @@ def render_referral_pdf(form: ReferralForm) -> bytes:
     """
     register_font()
     buffer = BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_MARGIN,
-        bottomMargin=_MARGIN + 6 * mm,
-        title=f"{form.title} {form.referral_id}",
-        subject=TITLE,
-        author=form.from_organization,
-        creator="CountyHealth",
-        lang="zh-CN",
-        invariant=1,
+    document = a4_document(
+        buffer, f"{form.title} {form.referral_id}", TITLE, form.from_organization
     )
 
     def footer(canvas: Canvas, _document: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 8)
-        canvas.setFillColor(colors.grey)
-        y = _MARGIN
-        canvas.drawString(_MARGIN, y, f"转诊编号 {printable(clip(form.referral_id, 40))}")
-        canvas.drawCentredString(A4[0] / 2, y, "本单含个人健康信息，请妥善保管")
-        canvas.drawRightString(A4[0] - _MARGIN, y, f"第 {canvas.getPageNumber()} 页")
-        canvas.restoreState()
+        draw_footer(
+            canvas, f"转诊编号 {clip(form.referral_id, 40)}", "本单含个人健康信息，请妥善保管"
+        )
 
     document.build(
         [_header(form), Spacer(1, 4 * mm), _body(form)], onFirstPage=footer, onLaterPages=footer
