@@ -45,6 +45,7 @@ run: install migrate
 	$(BIN)/countyhealth seed --residents 20000 --seed 1 --if-empty
 	$(BIN)/countyhealth users demo --if-missing
 	$(BIN)/countyhealth schedule generate
+	$(BIN)/countyhealth demo cases --if-missing
 	$(BIN)/countyhealth serve --host $(HOST) --port $(PORT)
 
 lint: install

@@ -9,7 +9,7 @@ import sys
 from rich.console import Console
 
 from .cli_accounts import register as register_account_commands
-from .cli_referral import register_referral_commands
+from .cli_referral import register_demo_commands, register_referral_commands
 from .cli_schedule import register_schedule_commands
 from .config import Settings
 
@@ -323,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_account_commands(sub)
     register_schedule_commands(sub)
     register_referral_commands(sub)
+    register_demo_commands(sub)
     return parser
 
 
