@@ -125,11 +125,13 @@ def test_residents_book_only_for_themselves(pool: Pool) -> None:
 
 def test_cancel_frees_the_slot_and_reschedule_moves_once(pool: Pool) -> None:
     resident = pool.as_resident(pool.patients[1])
-    first = book(resident, BookingRequest(_next_public(pool), pool.patients[1]))
+    # around midday tomorrow: more than the cancellation limit away at any hour of today
+    midday = _next_public(pool, 1, skip=60)
+    first = book(resident, BookingRequest(midday, pool.patients[1]))
     moved = reschedule(resident, first.id, _next_public(pool, 2))
     assert moved.resource["status"] == "booked"
     assert pool.repo.read("Appointment", first.id).resource["status"] == "cancelled"
-    assert pool.repo.read("Slot", _next_public(pool)).resource["status"] == "free"
+    assert pool.repo.read("Slot", midday).resource["status"] == "free"
     with pytest.raises(OperationOutcomeError) as again:
         reschedule(resident, moved.id, _next_public(pool, 2, skip=1))
     assert _code(again) == "CH-9109"
