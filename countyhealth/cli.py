@@ -9,6 +9,7 @@ import sys
 from rich.console import Console
 
 from .cli_accounts import register as register_account_commands
+from .cli_linkage import register_linkage_commands
 from .cli_referral import register_demo_commands, register_referral_commands
 from .cli_schedule import register_schedule_commands
 from .config import Settings
@@ -112,6 +113,7 @@ def _seed(args: argparse.Namespace) -> int:
         years=args.years,
         duplicate_share=args.duplicates,
         chunk_size=args.chunk_size,
+        patients_only=args.patients_only,
         **extra,
     )
     migrate(settings)
@@ -280,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--chunk-size", type=int, default=2000, help="resources per bulk write")
     seed.add_argument("--ground-truth", default=None, help="where to write the ground-truth JSON")
     seed.add_argument(
+        "--patients-only",
+        action="store_true",
+        help="the network and Patient records only, no histories (identity benchmarks)",
+    )
+    seed.add_argument(
         "--if-empty", action="store_true", help="do nothing when the database already has Patients"
     )
     seed.add_argument(
@@ -324,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_schedule_commands(sub)
     register_referral_commands(sub)
     register_demo_commands(sub)
+    register_linkage_commands(sub)
     return parser
 
 

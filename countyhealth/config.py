@@ -208,6 +208,40 @@ class Settings(BaseSettings):
         description="Refuse an e-health code scanned a second time (replay); the resident's "
         "page shows a new code at every visit and refresh.",
     )
+    health_card_valid_years: int = Field(
+        10,
+        ge=1,
+        le=30,
+        description="Years an issued e-health card (and the static code printed on it) stays "
+        "valid; issuing a new card revokes the old one at once.",
+    )
+    health_card_pin_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Wrong PINs allowed for one e-health card's static code within "
+        "COUNTYHEALTH_LOGIN_WINDOW_SECONDS; further attempts answer 429 (CH-4007).",
+    )
+    mpi_certain_probability: float = Field(
+        0.999,
+        gt=0,
+        lt=1,
+        description="Match probability from which Patient/$match grades a candidate 'certain' "
+        "(an equal valid identity number is always certain).",
+    )
+    mpi_probable_probability: float = Field(
+        0.95,
+        gt=0,
+        lt=1,
+        description="Match probability from which a candidate is 'probable': a new "
+        "registration that probable-matches a resident opens a review Task.",
+    )
+    mpi_possible_probability: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Match probability from which Patient/$match returns a candidate at all "
+        "(graded 'possible').",
+    )
     booking_no_show_limit: int = Field(
         3,
         ge=1,

@@ -105,6 +105,10 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-9001", 400, "invalid", "E-health code not recognised"),
     ("CH-9002", 400, "expired", "E-health code expired"),
     ("CH-9003", 409, "conflict", "E-health code already used"),
+    ("CH-9004", 400, "required", "Static e-health code needs its second factor"),
+    ("CH-9005", 403, "security", "Wrong second factor for the static e-health code"),
+    ("CH-9006", 410, "expired", "E-health card revoked, replaced or expired"),
+    ("CH-9007", 400, "invalid", "Invalid e-health card request"),
     # 91xx — appointments, the slot pool and queues
     ("CH-9101", 409, "conflict", "Slot already taken"),
     ("CH-9102", 422, "business-rule", "Slot has ended"),
@@ -141,6 +145,12 @@ CODES: dict[str, ErrorCode] = _codes(
     ("CH-9406", 402, "exception", "Payment failed"),
     ("CH-9407", 409, "conflict", "Idempotency key reused with another request"),
     ("CH-9408", 422, "business-rule", "No insurance policy for the person"),
+    # 95xx — the master patient index (matching, review, merge and link)
+    ("CH-9501", 409, "duplicate", "Resident already registered with this identity number"),
+    ("CH-9502", 400, "invalid", "Invalid match, merge or link request"),
+    ("CH-9503", 409, "conflict", "These records cannot be merged or unmerged"),
+    ("CH-9504", 403, "forbidden", "Identity decisions need the identity steward role"),
+    ("CH-9505", 409, "conflict", "The duplicate review is already decided"),
     # 8xxx — bulk data (asynchronous jobs such as $export)
     ("CH-8001", 404, "not-found", "Unknown bulk data job"),
     ("CH-8002", 400, "invalid", "Bulk data kick-off needs Prefer: respond-async"),

@@ -24,6 +24,7 @@ from starlette.routing import Route, Router
 from ..errors import error, information
 from ..fhir import definitions
 from ..fhir.instant import parse_period
+from ..identity.mpi import register_patient
 from ..rest import process_bundle
 from ..rest.results import history_bundle, stored_location
 from ..store import HistoryQuery, Repository, Stored
@@ -249,6 +250,11 @@ async def create(request: Request) -> Response:
         criteria = parse_qsl(if_none_exist.lstrip("?").split("?", 1)[-1], keep_blank_values=True)
         stored, created = await run_in_threadpool(repo.create_if_none_exist, body, criteria)
         return _written(request, settings.base_url, stored, 201 if created else 200)
+    if rtype == "Patient" and isinstance(body, dict):
+        # the identity check of the master patient index (refuses a second record of an
+        # identity number; opens a review Task for a probable duplicate)
+        registered = await run_in_threadpool(register_patient, repo, body)
+        return _written(request, settings.base_url, registered.stored, 201)
     stored = await run_in_threadpool(repo.create, body)
     return _written(request, settings.base_url, stored, 201)
 

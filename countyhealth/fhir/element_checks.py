@@ -16,6 +16,7 @@ from typing import Any
 
 from countyhealth.errors import Issue
 from countyhealth.fhir import definitions
+from countyhealth.fhir.identifiers import identifier_problem, is_validated
 from countyhealth.fhir.primitives import INVALID, PrimitiveCheck
 from countyhealth.fhir.primitives import json_type as describe
 from countyhealth.fhir.references import reference_problem, relative_type
@@ -41,6 +42,7 @@ __all__ = [
     "companion_field",
     "describe",
     "forbidden_field",
+    "identifier_post",
     "ignore_field",
     "object_field",
     "primitive_field",
@@ -430,6 +432,25 @@ def target_check(targets: frozenset[str], element: str) -> PostCheck:
                 )
 
     return post
+
+
+def identifier_post(value: dict[str, Any], p: str, issues: Issues) -> None:
+    """Post check of an Identifier whose system has a rule (docs/identifiers.md).
+
+    A value that breaks its system's rule is a CH-3005 at ``….value`` (at ``….system`` when
+    the passport system's issuing country is wrong); ``use = "old"`` identifiers are kept as
+    they are (https://hl7.org/fhir/R4/valueset-identifier-use.html).
+    """
+    system = value.get("system")
+    if type(system) is not str or not is_validated(system):
+        return
+    text = value.get("value")
+    if type(text) is not str or value.get("use") == "old":
+        return
+    problem = identifier_problem(system, text)
+    if problem is not None:
+        where = f"{p}.system" if problem.part == "country" else f"{p}.value"
+        issues.append(Issue("CH-3005", f"{where}: {problem}", [where]))
 
 
 def _coding_check(

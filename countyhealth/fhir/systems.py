@@ -23,6 +23,21 @@ PASSPORT = f"{BASE}/NamingSystem/passport"
 """Passport numbers of foreign residents. The issuing country is the ISO 3166 alpha-3 code
 appended as a path segment (``…/passport/RUS``), see :func:`passport_system`."""
 
+RESIDENCE_PERMIT = f"{BASE}/NamingSystem/hk-macao-taiwan-residence-permit"
+"""港澳台居民居住证 (since 2018): 18 characters following GB 11643 with the address code 810000
+(Hong Kong), 820000 (Macao) or 830000 (Taiwan)."""
+
+HK_MACAO_TRAVEL_PERMIT = f"{BASE}/NamingSystem/hk-macao-travel-permit"
+"""港澳居民来往内地通行证 (home-return permit): ``H`` or ``M`` and 8 digits (10 on older permits,
+with the issue count)."""
+
+TAIWAN_TRAVEL_PERMIT = f"{BASE}/NamingSystem/taiwan-travel-permit"
+"""台湾居民来往大陆通行证 (台胞证): 8 digits (10 on older permits, with the issue count)."""
+
+FOREIGN_PERMANENT_RESIDENT = f"{BASE}/NamingSystem/foreign-permanent-resident-id"
+"""外国人永久居留身份证: 18 characters starting with 9 and ending in a MOD 11-2 check character
+(cards from 2023-12-01), or 3 letters and 12 digits (earlier cards)."""
+
 E_HEALTH_CARD = f"{BASE}/NamingSystem/e-health-card"
 """电子健康卡 (resident e-health card) id: an opaque hexadecimal string resolved online; the QR
 text shown to scanners is derived from it and is never parsed (DOMAIN §2c)."""
@@ -327,6 +342,12 @@ symptoms, the suggested departments and the one the resident accepted."""
 def passport_system(country_alpha3: str) -> str:
     """The identifier system of passports issued by ``country_alpha3`` (ISO 3166 alpha-3)."""
     return f"{PASSPORT}/{country_alpha3.upper()}"
+
+
+def passport_country(system: str) -> str | None:
+    """The issuing-country segment of a passport system, None for any other system."""
+    prefix = PASSPORT + "/"
+    return system[len(prefix) :] if system.startswith(prefix) else None
 
 
 def mrn_system(organization_id: str) -> str:

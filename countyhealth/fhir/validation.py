@@ -27,7 +27,10 @@ https://hl7.org/fhir/R4/elementdefinition.html):
   sets that cannot be expanded from the R4 package (BCP-13 mime types, ISO 4217 currencies,
   UCUM units, LOINC answer lists) are not checked;
 * ``Reference.reference`` forms and target types (``CH-3007``), see
-  :mod:`countyhealth.fhir.references`.
+  :mod:`countyhealth.fhir.references`;
+* identifier values of Patient, RelatedPerson and Practitioner against the rule of their
+  system (identity numbers, permits, passports; ``CH-3005``), see
+  :mod:`countyhealth.fhir.identifiers`.
 
 Not checked: invariants (FHIRPath constraints other than ele-1), profiles, extension
 definitions, value sets of other binding strengths, and whether referenced resources exist.
@@ -58,18 +61,22 @@ from countyhealth.fhir.element_checks import (
     companion_field,
     describe,
     forbidden_field,
+    identifier_post,
     ignore_field,
     object_field,
     primitive_field,
     reference_check,
     target_check,
 )
+from countyhealth.fhir.identifiers import VALIDATED_RESOURCES
 from countyhealth.fhir.primitives import INVALID, checker
 
 __all__ = ["check_resource", "precompile", "validate_resource"]
 
 #: Bundle types whose entries may use conditional references (https://hl7.org/fhir/R4/http.html#trules).
 CONDITIONAL_BUNDLE_TYPES = frozenset({"transaction", "batch"})
+#: Elements whose Identifiers are checked against their system's rule (docs/identifiers.md).
+IDENTIFIER_PATHS = frozenset(f"{name}.identifier" for name in VALIDATED_RESOURCES)
 
 
 # --------------------------------------------------------------------------- compiler
@@ -170,6 +177,8 @@ class _Compiler:
                 targets = type_.get("targets")
                 if code == "Reference" and targets and "Resource" not in targets:
                     post = chain(post, target_check(frozenset(targets), path))
+                if code == "Identifier" and path in IDENTIFIER_PATHS:
+                    post = chain(post, identifier_post)
                 spec.fields[key] = object_field(seg, child.validate, many, low, high, post, code)
             if choice:
                 for k in keys:

@@ -1,6 +1,6 @@
 """Identity: resident identity numbers (GB 11643) and, later, the master patient index."""
 
-from .gb11643 import (
+from ..fhir.identifiers.gb11643 import (
     CHECK_WEIGHTS,
     IdNumber,
     InvalidIdNumber,

@@ -1,7 +1,8 @@
 """Appointment/$check-in and Location/[id]/$call-next: the front desk and the consulting room.
 
 CountyHealth operations. ``$check-in`` takes the scanned e-health card QR (or the ID-card
-number) and an optional priority (emergency, disability) and answers the queue-entry Encounter
+number; the card's printed static code with its ``pin``) and an optional priority (emergency,
+disability) and answers the queue-entry Encounter
 (status ``arrived``) of the patient's booked appointment today at the caller's organisation.
 ``$call-next`` on a room answers the called Encounter (``in-progress``), or an
 OperationOutcome with an information issue when nobody waits.
@@ -22,10 +23,11 @@ from .registry import Operation, OperationContext, OperationResult, register
 class CheckInParams:
     code: str
     priority: str | None
+    pin: str | None = None
 
 
 def _check_in(params: CheckInParams, repo: Repository, ctx: OperationContext) -> OperationResult:
-    stored = check_in(repo, params.code, params.priority)
+    stored = check_in(repo, params.code, params.priority, params.pin)
     return OperationResult(stored.resource, status=201, headers={"ETag": stored.etag})
 
 
@@ -48,11 +50,12 @@ CHECK_IN = register(
             [
                 {"name": "code", "use": "in", "min": 1, "max": "1", "type": "string"},
                 {"name": "priority", "use": "in", "min": 0, "max": "1", "type": "code"},
+                {"name": "pin", "use": "in", "min": 0, "max": "1", "type": "string"},
             ],
             instance=False,
             returns="Encounter",
         ),
-        lambda v: CheckInParams(str(one(v, "code", True)), one(v, "priority")),
+        lambda v: CheckInParams(str(one(v, "code", True)), one(v, "priority"), one(v, "pin")),
         _check_in,
     )
 )

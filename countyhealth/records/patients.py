@@ -4,20 +4,20 @@ One search box: the text is read as an identity number (GB 11643, 15 or 18 chara
 it has that shape, a phone when it is 11 digits starting with 1, pinyin when it is Latin
 letters (the ``phonetic`` parameter: full pinyin or initials, surname readings), and a name
 otherwise (``name``, which matches the start of any name part). A scanned e-health card code
-(``CHC1.…``, see :mod:`countyhealth.identity.health_code`) is resolved to its Patient; the
-resolution is audited as a search by card.
+(the phone's dynamic ``CHC1.…`` or the card's static ``CHS1.…`` with its PIN, see
+:mod:`countyhealth.identity.card_use`) is resolved to its Patient; the use is logged with its
+channel (``records`` for a search at a desk) and the lookup audited as a search by card.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import error
 from ..fhir import systems
-from ..identity.health_code import looks_like_code, resolve_code
+from ..identity.card_use import looks_like_card_code, use_code
 from ..security.masking import mask_id_number, mask_phone
 from ..store import Repository
 from .query import find
@@ -26,8 +26,6 @@ _ID_NUMBER = re.compile(r"\d{17}[\dXx]|\d{15}")
 _MOBILE = re.compile(r"1\d{10}")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z ]*")
 MAX_QUERY = 40
-#: Namespace of used e-health codes in the ledger of single-use tokens.
-HEALTH_CODE_LEDGER = "e-health-code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +55,23 @@ def query_kind(text: str) -> tuple[str, list[tuple[str, str]]]:
     return "name", [("name", text)]
 
 
-def find_patients(repo: Repository, text: str, *, count: int = 20) -> PatientMatches:
+def find_patients(
+    repo: Repository,
+    text: str,
+    *,
+    count: int = 20,
+    channel: str = "records",
+    pin: str | None = None,
+) -> PatientMatches:
     """Patients whose name, pinyin, ID number or phone is ``text``, or the holder of the
-    scanned e-health code ``text`` (masked cards)."""
+    scanned e-health code ``text`` (masked cards); a card use is logged for ``channel``, a
+    static code needs the card's ``pin``."""
     text = " ".join(text.split())
     if not text:
         return PatientMatches("", "none")
     full = "full-identifiers" in repo.caller.privileges
-    if looks_like_code(text):
-        return _card_holder(repo, text, full)
+    if looks_like_card_code(text):
+        return _card_holder(repo, text, full, channel, pin)
     if len(text) > MAX_QUERY:
         raise error("CH-1006", f"the search text is longer than {MAX_QUERY} characters", "q")
     kind, params = query_kind(text)
@@ -75,22 +81,10 @@ def find_patients(repo: Repository, text: str, *, count: int = 20) -> PatientMat
     )
 
 
-def _card_holder(repo: Repository, code: str, full: bool) -> PatientMatches:
-    settings = repo.store.settings
-    now_us = repo.store.clock.now_us()
-    holder = resolve_code(
-        settings.secret_key, code, settings.health_code_ttl_seconds, now_us // 1_000_000
-    )
-    if settings.health_code_single_use:
-        digest = hashlib.sha256(code.encode("ascii", errors="replace")).hexdigest()
-        keep_until = (holder.issued_at + settings.health_code_ttl_seconds + 60) * 1_000_000
-        if not repo.store.accounts.assertions.use(HEALTH_CODE_LEDGER, digest, keep_until, now_us):
-            raise error(
-                "CH-9003",
-                "this e-health code was scanned before; ask the resident to show a new one "
-                "(此码已使用，请刷新后重新出示)",
-                "q",
-            )
+def _card_holder(
+    repo: Repository, code: str, full: bool, channel: str, pin: str | None
+) -> PatientMatches:
+    holder = use_code(repo, code, channel=channel, pin=pin, expression="q")
     found = find(repo, "Patient", [("_id", holder.patient_id)], count=1, note="e-health card")
     cards = [patient_card(p, full) for p in found.resources]
     return PatientMatches(code[:12] + "…", "health-card", cards, found.hidden)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import error
-from ..fhir import systems
+from ..identity.card import current_card
 from ..identity.health_code import issue_code
 from ..store import Caller, Repository
 from .patients import patient_card
@@ -44,20 +44,16 @@ def people_in_care(repo: Repository, current: str) -> list[dict[str, Any]]:
 
 def health_code(repo: Repository, patient_id: str) -> dict[str, Any]:
     """A fresh dynamic e-health code for ``patient_id`` (the resident's or a ward's): the code,
-    the card number it stands for, and how many seconds it is valid."""
+    the card in use it stands for (number and end of validity), and how many seconds the code
+    is valid."""
     patient = repo.read("Patient", patient_id).resource
-    card = next(
-        (
-            i.get("value")
-            for i in patient.get("identifier") or []
-            if i.get("system") == systems.E_HEALTH_CARD and i.get("value")
-        ),
-        None,
-    )
+    now_us = repo.store.clock.now_us()
+    card = current_card(patient, now_us) or {}
+    number = card.get("value")
     settings = repo.store.settings
-    now = repo.store.clock.now_us() // 1_000_000
     return {
-        "code": issue_code(settings.secret_key, patient_id, card, now),
-        "cardNumber": card,
+        "code": issue_code(settings.secret_key, patient_id, number, now_us // 1_000_000),
+        "cardNumber": number,
+        "cardEnd": (card.get("period") or {}).get("end"),
         "validSeconds": settings.health_code_ttl_seconds,
     }

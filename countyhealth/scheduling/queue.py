@@ -122,8 +122,8 @@ def _priority(
     return best, rules.queue_weights.get(best, 0)
 
 
-def _patient_id(repo: Repository, scanned: str) -> str:
-    matches = find_patients(repo, scanned, count=3)
+def _patient_id(repo: Repository, scanned: str, pin: str | None) -> str:
+    matches = find_patients(repo, scanned, count=3, channel="check-in", pin=pin)
     if matches.kind not in ("health-card", "id-number"):
         raise error(
             "CH-9114",
@@ -195,15 +195,18 @@ def _due_now(
     )
 
 
-def check_in(repo: Repository, scanned: str, priority: str | None = None) -> Stored:
+def check_in(
+    repo: Repository, scanned: str, priority: str | None = None, pin: str | None = None
+) -> Stored:
     """Check a patient in by e-health card QR or ID number at the caller's organisation: the
     booked appointment there whose check-in window is open (:func:`_due_now`) becomes
-    ``arrived`` and joins its room's queue. Returns the queue-entry Encounter."""
+    ``arrived`` and joins its room's queue. Returns the queue-entry Encounter. The card's
+    printed (static) code needs its ``pin``; the use of a card is logged as ``check-in``."""
     require_privilege(repo, "check-in")
     organization = repo.caller.organization
     if not organization:
         raise forbidden("check-in happens at an organisation; the caller belongs to none")
-    patient_id = _patient_id(repo, scanned.strip())
+    patient_id = _patient_id(repo, scanned.strip(), pin)
     now = _now(repo)
     rules = pool_rules(now.date())
     open_minutes = rules.check_in_open_minutes_before

@@ -41,6 +41,10 @@ MASKED_IDENTIFIER_SYSTEMS = frozenset(
         systems.ID_CARD,
         systems.E_HEALTH_CARD,
         systems.INSURANCE_PERSON_NUMBER,
+        systems.RESIDENCE_PERMIT,
+        systems.HK_MACAO_TRAVEL_PERMIT,
+        systems.TAIWAN_TRAVEL_PERMIT,
+        systems.FOREIGN_PERMANENT_RESIDENT,
     }
 )
 

@@ -6,6 +6,7 @@ from .export_read import ALL_PATIENTS, ExportSelection
 from .history import HistoryPage, HistoryQuery
 from .jobs import CallerJobs, Job, JobStore
 from .migrate import migrate
+from .patient_blocking import BlockingKeys
 from .repository import Repository
 from .scopes import Scopes
 from .store import Store
@@ -15,6 +16,7 @@ __all__ = [
     "ALL_PATIENTS",
     "AccountStore",
     "ApiClient",
+    "BlockingKeys",
     "Caller",
     "CallerJobs",
     "ExportSelection",

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import conflict
 from .account_rows import ApiClient, UserAccount, client_from_row, user_from_row
+from .card_pins import CardPins
 from .client_assertions import ClientAssertionLedger
 from .clock import Clock
 from .dialect import Engines
@@ -38,6 +39,7 @@ class AccountStore:
         self.sessions = SessionRows(engines)
         self.failures = FailureRows(engines)
         self.codes = CodeRows(engines)
+        self.card_pins = CardPins(engines)
         self.revocations = RevocationList(engines, clock, revocation_refresh_seconds)
         self.assertions = ClientAssertionLedger(engines)
 

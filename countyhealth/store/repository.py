@@ -41,6 +41,7 @@ from .ingest_prepare import PreparedChunk
 from .ingest_write import ChunkCounts, write_chunk
 from .jobs import CallerJobs
 from .meta import check_id, with_meta
+from .patient_blocking import BlockingKeys, patient_candidates
 from .rows import (
     CurrentRow,
     NewVersion,
@@ -176,6 +177,16 @@ class Repository:
                     )
                     found.update((rtype, str(i)) for (i,) in rows)
         return found
+
+    def patient_candidates(self, keys: BlockingKeys, cap: int = 60) -> list[Stored]:
+        """The Patients that share a blocking key with a record being matched (see
+        :mod:`.patient_blocking`). Platform callers only: matching looks at every record, and
+        what a person is shown is decided by the service that asked."""
+        if self.caller.access != "all":
+            raise forbidden("patient_candidates answers only for the platform")
+        self.require("Patient", "search-type")
+        with self._reading() as conn:
+            return patient_candidates(conn, keys, cap)
 
     def lock(self, rtype: str, rid: str) -> None:
         """Inside :meth:`transaction`: hold writers of ``rtype/rid`` back until the unit of

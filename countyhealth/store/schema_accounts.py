@@ -4,7 +4,7 @@ Nothing here is FHIR data: these rows say who may sign in and how. Secrets are n
 the clear — passwords and client secrets as Argon2id hashes, session ids and one-time codes as
 keyed hashes — except TOTP seeds, which the server needs to compute the expected code.
 Times are integer microseconds since the epoch (UTC), like the rest of the schema. Migration
-0006 creates exactly these tables; names are stable (STYLE.md §6).
+0006 creates these tables and 0007 the PINs of e-health cards; names are stable (STYLE.md §6).
 """
 
 from __future__ import annotations
@@ -117,4 +117,14 @@ client_assertion_jti = Table(
     Column("expires_us", BigInteger, nullable=False),
     PrimaryKeyConstraint("client_id", "jti", name="pk_client_assertion_jti"),
     Index("ix_client_assertion_jti_expires", "expires_us"),
+)
+
+#: The PIN of an e-health card's static code, kept out of the Patient resource (which every
+#: reader of the record, and every export, would carry): an Argon2id hash of a keyed digest.
+card_pin = Table(
+    "card_pin",
+    metadata,
+    Column("card_id", String(64), primary_key=True),
+    Column("pin_hash", Text, nullable=False),
+    Column("set_us", BigInteger, nullable=False),
 )

@@ -57,6 +57,15 @@ def generate(options: SeedOptions, truth: GroundTruth) -> Iterator[Batch]:
     for index, household in enumerate(households(options.seed, options.residents)):
         members = factory.residents(household, index)
         out: list[dict[str, Any]] = []
+        if options.patients_only:
+            for r in members:
+                out.append(patient(r, network))
+                duplicate = maybe_duplicate(r, network, truth, factory.keys)
+                out.extend(d for d in duplicate if d["resourceType"] == "Patient")
+                _census(truth, r)
+            truth.population["households"] += 1
+            yield Batch(out, len(members))
+            continue
         for r in members:
             out.append(patient(r, network))
             out.extend(coverages(r, network))

@@ -14,7 +14,7 @@ import random
 from datetime import date
 from typing import Any
 
-from ..identity import gb11643
+from ..fhir.identifiers import gb11643
 from . import datafiles
 from .fhirtypes import ref
 from .ground_truth import GroundTruth
@@ -149,7 +149,14 @@ def _patient(
 ) -> dict[str, Any]:
     identifiers: list[dict[str, Any]] = []
     if number:
-        identifiers.append(id_card_identifier(number))
+        identifier = id_card_identifier(number)
+        try:
+            gb11643.parse_any(number)
+        except gb11643.InvalidIdNumber:
+            # A mistyped number kept from the hospital's old records: FHIR use "old" (no longer
+            # considered valid, kept for search and matching), which write validation accepts.
+            identifier["use"] = "old"
+        identifiers.append(identifier)
     identifiers.append(mrn_identifier(hospital.org_id, f"{rng.randrange(10**9):09d}"))
     resource: dict[str, Any] = {
         "resourceType": "Patient",

@@ -28,6 +28,8 @@ class SeedOptions:
         county_code: six-digit administrative division code used in identity numbers.
         duplicate_share: share of residents registered a second time with errors.
         chunk_size: resources per Repository bulk write.
+        patients_only: write the network and the Patient records only (with the planted
+            duplicate registrations), no histories: the identity benchmarks' large indexes.
     """
 
     residents: int = 2000
@@ -38,6 +40,7 @@ class SeedOptions:
     county_code: str = field(default_factory=lambda: datafiles.load("regions")["county_code"])
     duplicate_share: float = 0.02
     chunk_size: int = 2000
+    patients_only: bool = False
 
     def __post_init__(self) -> None:
         if self.residents < 1:

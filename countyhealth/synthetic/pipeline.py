@@ -77,6 +77,7 @@ def _options_json(options: SeedOptions) -> bytes:
             "county_code": options.county_code,
             "duplicate_share": options.duplicate_share,
             "chunk_size": options.chunk_size,
+            "patients_only": options.patients_only,
         }
     )
 

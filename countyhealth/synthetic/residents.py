@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ..identity import gb11643
+from ..fhir.identifiers import gb11643
 from . import datafiles, prevalence
 from .geography import Village
 from .households import Household, Member

@@ -15,6 +15,8 @@ from countyhealth.store import Repository
 from tests.support.fhir_package import example_instances, package_files, skip_reason
 
 SYSTEM = "urn:oid:2.16.156.10011.1.3"
+X1 = "513101198201130014"
+K1 = "130503196704010016"
 
 
 def visit(patient_url: str = "urn:uuid:11111111-1111-1111-1111-111111111111") -> dict:
@@ -114,7 +116,7 @@ def test_conditional_reference_and_unknown_uuid(client: TestClient) -> None:
         json={
             "resourceType": "Patient",
             "id": "p1",
-            "identifier": [{"system": SYSTEM, "value": "X1"}],
+            "identifier": [{"system": SYSTEM, "value": X1}],
         },
     )
     bundle = {
@@ -126,7 +128,7 @@ def test_conditional_reference_and_unknown_uuid(client: TestClient) -> None:
                     "resourceType": "Observation",
                     "status": "final",
                     "code": {"text": "bp"},
-                    "subject": {"reference": f"Patient?identifier={SYSTEM}|X1"},
+                    "subject": {"reference": f"Patient?identifier={SYSTEM}|{X1}"},
                 },
                 "request": {"method": "POST", "url": "Observation"},
             }
@@ -344,7 +346,7 @@ def test_references_to_conditional_update_and_restful_full_urls(client: TestClie
         json={
             "resourceType": "Patient",
             "id": "known",
-            "identifier": [{"system": SYSTEM, "value": "K1"}],
+            "identifier": [{"system": SYSTEM, "value": K1}],
         },
     )
     bundle = {
@@ -355,10 +357,10 @@ def test_references_to_conditional_update_and_restful_full_urls(client: TestClie
                 "fullUrl": "urn:uuid:5c0ad1d9-b1a6-4e8b-9b51-2d9b8f7c2a10",
                 "resource": {
                     "resourceType": "Patient",
-                    "identifier": [{"system": SYSTEM, "value": "K1"}],
+                    "identifier": [{"system": SYSTEM, "value": K1}],
                     "gender": "female",
                 },
-                "request": {"method": "PUT", "url": f"Patient?identifier={SYSTEM}|K1"},
+                "request": {"method": "PUT", "url": f"Patient?identifier={SYSTEM}|{K1}"},
             },
             {
                 "fullUrl": "http://other.example/fhir/Practitioner/d1",

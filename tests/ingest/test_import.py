@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from countyhealth.errors import OperationOutcomeError
+from countyhealth.fhir.identifiers.gb11643 import build
 from countyhealth.fhir.indexing import extract
 from countyhealth.fhir.search_request import parse_search
 from countyhealth.ingest import import_paths
@@ -19,11 +21,15 @@ from countyhealth.store.schema import INDEX_COLUMNS, INDEX_TABLES, resource
 SYSTEM = "urn:oid:2.16.156.10011.1.3"
 
 
+def id_number(i: int) -> str:
+    return build("110105", date(1980, 1, 1), i)
+
+
 def patient(i: int, **extra: Any) -> dict[str, Any]:
     return {
         "resourceType": "Patient",
         "id": f"p{i}",
-        "identifier": [{"system": SYSTEM, "value": f"ID{i:06d}"}],
+        "identifier": [{"system": SYSTEM, "value": id_number(i)}],
         "name": [{"family": "王", "given": [f"小{i}"]}],
         "gender": "female" if i % 2 else "male",
         **extra,
@@ -119,7 +125,7 @@ def test_ndjson_folder_is_validated_indexed_and_rejects_reported(
         total(repo, "Observation", ("value-quantity", "gt10|http://unitsofmeasure.org|mmol/L"))
         == 9  # 5.1 … 10.9 mmol/L; 10.0 is not above 10
     )
-    assert total(repo, "Patient", ("identifier", f"{SYSTEM}|ID000007")) == 1
+    assert total(repo, "Patient", ("identifier", f"{SYSTEM}|{id_number(7)}")) == 1
     assert repo.read("Patient", "p7").version == 1
     # the index rows are those a fresh extraction of the stored content gives
     assert index_rows(store) == expected_rows(store)

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from countyhealth.fhir import systems
+from countyhealth.fhir.identifiers.gb11643 import build
 from countyhealth.scheduling import generate_pool
 from countyhealth.scheduling.calendar import local_now
 from countyhealth.security.roles import caller_for
@@ -112,7 +113,7 @@ def _seed(repo: Repository, patients: int) -> list[str]:
                 "name": [{"text": f"居民{i}"}],
                 "birthDate": "1990-01-01" if i else "1930-05-01",
                 "identifier": [
-                    {"system": systems.ID_CARD, "value": f"3301021990010{i:04d}"[:17] + "X"}
+                    {"system": systems.ID_CARD, "value": build("330102", date(1990, 1, 1), i)}
                 ],
             }
             for i, pid in enumerate(ids)

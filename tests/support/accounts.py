@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm
 
 from countyhealth.fhir import systems
-from countyhealth.identity.gb11643 import build
+from countyhealth.fhir.identifiers.gb11643 import build
 from countyhealth.store import Repository
 
 #: Argon2id at its cheapest, so that tests do not spend seconds hashing (the production

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from datetime import date
 
 from countyhealth.fhir import systems
-from countyhealth.identity import gb11643
+from countyhealth.fhir.identifiers import gb11643
 from countyhealth.synthetic import datafiles
 from countyhealth.synthetic.names import homophones
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from countyhealth.fhir import systems
-from countyhealth.identity import gb11643
+from countyhealth.fhir.identifiers import gb11643
 from countyhealth.synthetic import datafiles
 
 from .conftest import County, age_on

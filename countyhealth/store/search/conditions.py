@@ -120,6 +120,8 @@ class ConditionBuilder:
         try:
             if param.type == "reference" and not param.phonetic:
                 matches = self._references(crit)
+            elif param.type == "token" and crit.modifier is None and len(crit.values) > 1:
+                matches = self._tokens(table, crit.values, param)
             else:
                 matches = [self._value(param, crit, table, v) for v in crit.values]
         except (ValueError, OverflowError) as exc:
@@ -212,6 +214,25 @@ class ConditionBuilder:
         if code != "":
             conds.append(table.c.code == cut(code))
         return and_(*conds)
+
+    def _tokens(
+        self, table: FromClause, values: Sequence[str], param: SearchParam
+    ) -> list[ColumnElement[bool]]:
+        """The values of a token criterion (OR). ``system|code`` values of one system become
+        one ``system = s AND code IN (…)``: an OR of (system, code) pairs lets SQLite use only
+        the leading columns of the token index (every identifier of the type is read)."""
+        by_system: dict[str, list[str]] = {}
+        out: list[ColumnElement[bool]] = []
+        for raw in values:
+            parts = split_escaped(raw, "|")
+            if len(parts) == 2 and parts[0] and parts[1]:
+                by_system.setdefault(parts[0], []).append(str(cut(parts[1])))
+            else:
+                out.append(self._token_match(table, raw, param))
+        for system, codes in by_system.items():
+            code = table.c.code == codes[0] if len(codes) == 1 else table.c.code.in_(codes)
+            out.append(and_(table.c.system == cut(system), code))
+        return out
 
     def _of_type(self, raw: str) -> ColumnElement[bool]:
         parts = split_escaped(raw, "|")
@@ -507,7 +528,15 @@ def selectivity(crit: Criterion) -> int:
         return 2 if crit.modifier == "exact" else 3
     if param.type in ("uri", "token", "composite", "special"):
         return 3
+    if param.type == "date" and all(_within_a_day(v) for v in crit.values):
+        return 2  # a day (a birth date) names few rows; a token such as gender names half
     return 5
+
+
+def _within_a_day(value: str) -> bool:
+    """An ``eq`` date search value of day precision or finer (``2005-06-03``, ``eq2005-06-03``)."""
+    text = value[2:] if value[:2] == "eq" else value
+    return len(text) >= 10 and text[:1].isdigit()
 
 
 def _is_boolean_param(param: SearchParam) -> bool:
@@ -531,8 +560,13 @@ def number_range(text: str) -> tuple[float, float, float]:
 def range_relation(
     prefix: str, sl: int | float, sh: int | float, tl: Any, th: Any, *, point: bool
 ) -> ColumnElement[bool]:
-    """The R4 prefix relation between search range [sl, sh] and stored range [tl, th]."""
-    eq = and_(tl >= sl, th <= sh)
+    """The R4 prefix relation between search range [sl, sh] and stored range [tl, th].
+
+    ``eq`` also states ``tl <= sh`` (implied, since a stored range never ends before it
+    starts): it bounds the index range on (low, high) from both sides, so that a day's
+    birth dates are read as a short range rather than every later date.
+    """
+    eq = and_(tl >= sl, tl <= sh, th <= sh)
     if prefix == "eq":
         return eq
     if prefix == "ne":

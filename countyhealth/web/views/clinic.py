@@ -60,10 +60,11 @@ def check_in_patient(
     request: Request,
     code: Annotated[str, Form(max_length=400)] = "",
     priority: Annotated[str, Form(max_length=20)] = "",
+    pin: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     repo = repository(request)
     try:
-        stored = check_in(repo, code, priority or None)
+        stored = check_in(repo, code, priority or None, pin or None)
     except OperationOutcomeError as exc:
         page = _clinic_page(repo, problem=exc.issues[0].diagnostics, code=exc.code)
         page.status = exc.status

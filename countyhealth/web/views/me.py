@@ -18,6 +18,7 @@ from starlette.responses import Response
 from ... import consent, records
 from ...api.principal import require_caller
 from ...errors import OperationOutcomeError, error
+from ...identity.card_use import CHANNELS
 from ...security.roles import roles
 from ...store import Repository
 from ..rendering import Page, render
@@ -164,6 +165,8 @@ def my_access_log(
         line["organizationName"] = names.get(line["organization"] or "", line["organization"])
         spec = labels.get(line["role"])
         line["roleLabel"] = {"zh": spec.zh, "en": spec.en} if spec else None
+        # A use of the e-health card is logged with its channel as the interaction.
+        line["cardChannel"] = line["interaction"] if line["interaction"] in CHANNELS else None
     data = {
         "people": records.people_in_care(repo, pid),
         "patientId": pid,

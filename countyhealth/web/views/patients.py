@@ -78,6 +78,8 @@ def _overview_page(repo: Repository, patient_id: str) -> Page:
         if repo.caller.organization and repo.caller.scopes.allows("ServiceRequest", "create")
         else None
     )
+    may_issue = repo.caller.scopes.allows("Patient", "update")
+    data["issueCardUrl"] = f"/app/cards/issue?patient={patient_id}" if may_issue else None
     return Page("patients/overview", "patients.overview.title", data, scripts=("charts",))
 
 

@@ -1,4 +1,4 @@
-"""GB 11643-1999 identity numbers: check character, parsing, 15→18 upgrade."""
+"""GB 11643-1999 identity numbers: check character, parsing part by part, 15→18 upgrade."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from countyhealth.identity import (
+from countyhealth.fhir.identifiers.gb11643 import (
     CHECK_WEIGHTS,
     InvalidIdNumber,
     build,
@@ -15,6 +15,8 @@ from countyhealth.identity import (
     is_valid,
     normalise,
     parse,
+    parse_any,
+    parse_legacy,
     upgrade,
 )
 
@@ -54,21 +56,53 @@ def test_upgrade_from_the_1989_edition() -> None:
 
 
 @pytest.mark.parametrize(
-    ("number", "reason"),
+    ("number", "part", "reason"),
     [
-        ("110105194912310021", "check character"),  # last character altered
-        ("11010519491231002x", "digit or X"),  # lower case is refused by parse
-        ("1101051949123100", "18 characters"),
-        ("11010519490231002X", "calendar date"),  # 31 February
-        ("11010520990101002X", "out of range"),  # in the future
-        ("01010519491231002X", "administrative division"),
-        ("1101051949123100AX", "digits"),
-        ("１１０１０５１９４９１２３１００２X", "digits"),  # full-width digits
+        ("110105194912310021", "check digit", "check digit is 1, but MOD 11-2 .* gives X"),
+        ("11010519491231002x", "check digit", "upper-case X"),  # parse refuses lower case
+        ("1101051949123100", "length", "18 characters"),
+        ("11010519490231002X", "birth date", "19490231 is not a calendar date"),  # 31 February
+        ("11010520990101002X", "birth date", "in the future"),
+        ("11010517991231002X", "birth date", "before 1800"),
+        ("01010519491231002X", "region", "administrative division"),
+        ("99010519491231002X", "region", "no province 99"),
+        ("81000019491231002X", "region", "residence permit"),
+        ("1101A519491231002X", "region", "six digits"),
+        ("1101051949123100AX", "sequence", "three digits"),
+        ("１１０１０５１９４９１２３１００２X", "region", "six digits"),  # full-width digits
     ],
 )
-def test_invalid_numbers_say_why(number: str, reason: str) -> None:
-    with pytest.raises(InvalidIdNumber, match=reason):
+def test_invalid_numbers_name_the_wrong_part(number: str, part: str, reason: str) -> None:
+    with pytest.raises(InvalidIdNumber, match=reason) as caught:
         parse(number, today=TODAY)
+    assert caught.value.part == part
+    assert not is_valid(number, today=TODAY)
+
+
+def test_the_issue_vectors() -> None:
+    assert is_valid("11010519491231002X", today=TODAY)
+    assert is_valid("513101198201130014", today=TODAY)
+    assert upgrade("130503670401001") == "130503196704010016"
+    assert parse_any("130503670401001").number == "130503196704010016"
+
+
+def test_legacy_numbers_are_checked_part_by_part() -> None:
+    parsed = parse_legacy("130503670401001")
+    assert (parsed.region, parsed.birth_date, parsed.sex) == ("130503", date(1967, 4, 1), "male")
+    for number, part in [
+        ("130503670231001", "birth date"),
+        ("000503670401001", "region"),
+        ("13050367040100A", "sequence"),
+        ("1305036704010011", "length"),
+    ]:
+        with pytest.raises(InvalidIdNumber) as caught:
+            parse_legacy(number)
+        assert caught.value.part == part, number
+
+
+def test_unknown_province_is_allowed_when_not_asked_for() -> None:
+    number = build("990105", date(1949, 12, 31), 2)
+    assert parse(number, today=TODAY, known_province=False).region == "990105"
     assert not is_valid(number, today=TODAY)
 
 
