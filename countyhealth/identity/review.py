@@ -8,7 +8,8 @@ proposal, ``focus`` and ``for`` the later record, ``input`` the candidate it may
 the match probability, the grade (https://hl7.org/fhir/R4/extension-match-grade.html codes),
 the comparison level of every field and where the pair came from (``create``, ``match`` or
 ``dedupe``). The steward's decision ends it as ``completed`` with an ``output`` saying
-``merged``, ``linked`` or ``distinct``; a decided pair is never reopened.
+``merged``, ``linked`` or ``distinct``; a decided pair is never reopened. A merge undone from
+the review adds the output ``undone`` (read back as the decision ``unmerged``).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Review:
             origin=str(input_value(task, "origin") or ""),
             levels=levels,
             authored=str(task.get("authoredOn") or ""),
-            decision=output_value(task, "decision"),
+            decision="unmerged" if output_value(task, "undone") else output_value(task, "decision"),
         )
 
 

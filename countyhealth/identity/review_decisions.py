@@ -18,8 +18,8 @@ from ..fhir import systems
 from ..fhir.instant import format_instant
 from ..store import Repository
 from .links import body_for_update, link_patients
-from .merge import merge_patients, require_steward
-from .review import DECISIONS, KIND, OPEN, Review
+from .merge import merge_patients, require_steward, unmerge
+from .review import DECISIONS, KIND, OPEN, Review, output_value
 
 
 def read_review(repo: Repository, task_id: str) -> tuple[dict[str, Any], Review]:
@@ -81,5 +81,30 @@ def decide(
             body["owner"] = {"reference": actor}
         if note:
             body["note"] = [{"text": note}]
+        platform.update("Task", task_id, body)
+    return Review.of(platform.read("Task", task_id).resource)
+
+
+def undo_merge(repo: Repository, task_id: str, note: str = "") -> Review:
+    """Undo the merge review ``task_id`` decided: the records are apart again (see
+    :func:`.merge.unmerge`) and the Task says so (output ``undone``, business status
+    "已撤销合并"); the pair can then be linked or kept apart with a new decision elsewhere."""
+    require_steward(repo)
+    note = " ".join(note.split())[:300]
+    platform = repo.elevated()
+    with platform.transaction():
+        task, review = read_review(platform, task_id)
+        provenance = output_value(task, "provenance")
+        if review.decision != "merged" or not isinstance(provenance, dict):
+            raise error("CH-9503", f"Task/{task_id} did not merge the records, or was undone")
+        merged_by = str(provenance.get("reference") or "").split("/", 1)[-1]
+        undone = unmerge(repo, merged_by, note or f"duplicate review Task/{task_id}")
+        body = body_for_update(platform.read("Task", task_id).resource)
+        body["output"] = [
+            *(body.get("output") or []),
+            _output("undone", valueReference={"reference": f"Provenance/{undone.provenance}"}),
+        ]
+        body["businessStatus"] = {"text": "已撤销合并"}
+        body["lastModified"] = format_instant(repo.store.clock.now_us())
         platform.update("Task", task_id, body)
     return Review.of(platform.read("Task", task_id).resource)

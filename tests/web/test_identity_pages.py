@@ -70,6 +70,9 @@ def test_merge_from_the_worklist_and_undo(
     undone = _post(steward, f"{page}/unmerge", page, {"note": "核实为两人"})
     assert undone.status_code == 303  # type: ignore[attr-defined]
     assert repo.read("Encounter", encounter).resource["subject"]["reference"] != kept
+    assert steward.get(f"{page}?format=json").json()["review"]["decision"] == "unmerged"
+    twice = _post(steward, f"{page}/unmerge", page, {})
+    assert twice.status_code == 409 and "CH-9503" in twice.text  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("decision", ["linked", "distinct"])

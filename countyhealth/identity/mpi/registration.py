@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import error
+from ...fhir import systems
 from ...fhir.validation import check_resource
 from ...store import Repository, Stored
+from ..matching.features import patient_features
 from ..review import open_review
 from .match import Thresholds, match_patient
 
@@ -32,7 +34,12 @@ def register_patient(repo: Repository, body: dict[str, Any]) -> Registration:
     """Create the Patient ``body`` as the caller, after the identity check."""
     check_resource(body)  # a malformed record is refused before anything is matched
     thresholds = Thresholds.of(repo.store.settings)
+    number = patient_features(body).id_number
     with repo.transaction():
+        if number:
+            # serialises registrations of one number (and conditional creates on it) until
+            # this transaction ends, so two desks cannot both find nobody and both create
+            repo.elevated().matches("Patient", [("identifier", f"{systems.ID_CARD}|{number}")])
         candidates = match_patient(repo, body, thresholds)
         same = next((c for c in candidates if c.same_id_number), None)
         if same is not None:

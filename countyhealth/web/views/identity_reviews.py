@@ -15,10 +15,9 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from ...api.principal import require_caller
-from ...errors import OperationOutcomeError, error
-from ...identity.merge import unmerge
+from ...errors import OperationOutcomeError
 from ...identity.review import Review
-from ...identity.review_decisions import decide
+from ...identity.review_decisions import decide, undo_merge
 from ...identity.review_worklist import decided_reviews, open_reviews, review_view
 from ...records.patients import patient_card
 from ...store import Repository
@@ -115,11 +114,8 @@ def decide_post(
 @router.post("/app/identity/reviews/{task_id}/unmerge")
 def unmerge_post(request: Request, task_id: str, note: Short = "") -> Response:
     repo = repository(request)
-    view = review_view(repo, task_id[:64])
     try:
-        if not view.provenance:
-            raise error("CH-9503", "this review did not merge the records")
-        unmerge(repo, view.provenance.split("/", 1)[1], note or f"review Task/{task_id[:64]}")
+        undo_merge(repo, task_id[:64], note)
     except OperationOutcomeError as exc:
         return _failed(request, repo, task_id, exc)
     page = _review_page(repo, task_id, notice="identity.notice.unmerged")

@@ -3,12 +3,16 @@ probable duplicate is stored with a review Task, anyone else is simply stored.""
 
 from __future__ import annotations
 
+import threading
+
 from fastapi.testclient import TestClient
 
+from countyhealth.errors import OperationOutcomeError
 from countyhealth.fhir import systems
+from countyhealth.identity.mpi import register_patient
 from countyhealth.identity.review import KIND, Review
 from countyhealth.records.query import find
-from countyhealth.store import Repository
+from countyhealth.store import Repository, Store, system_caller
 
 from .people import stranger, wang, wang_again
 
@@ -59,3 +63,27 @@ def test_someone_new_is_simply_stored(client: TestClient, repo: Repository) -> N
     r = client.post("/fhir/Patient", json=stranger())
     assert r.status_code == 201
     assert _reviews(repo) == []
+
+
+def test_desks_registering_one_number_at_once_make_one_record(store: Store) -> None:
+    """Six desks register the same resident at the same moment: one record, five refusals."""
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def desk() -> None:
+        repo = store.repository(system_caller("desk"))
+        start.wait()
+        try:
+            register_patient(repo, wang())
+            outcomes.append("created")
+        except OperationOutcomeError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=desk) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["CH-9501"] * 5 + ["created"]
+    repo = store.repository(system_caller("check"))
+    assert _patients(repo) == 1
