@@ -46,6 +46,7 @@ run: install migrate
 	$(BIN)/countyhealth users demo --if-missing
 	$(BIN)/countyhealth schedule generate
 	$(BIN)/countyhealth demo cases --if-missing
+	$(BIN)/countyhealth linkage dedupe
 	$(BIN)/countyhealth serve --host $(HOST) --port $(PORT)
 
 lint: install

@@ -32,21 +32,23 @@ def _input(name: str, **value: Any) -> dict[str, Any]:
     return {"type": {"coding": [{"system": systems.TASK_INPUT, "code": name}]}, **value}
 
 
-def input_value(task: dict[str, Any], name: str) -> Any:
-    """The value of the Task input called ``name`` (None when absent)."""
-    for item in task.get("input") or []:
+def _named(items: Any, name: str) -> Any:
+    """The value[x] of the ``Task.input`` / ``Task.output`` item whose type is ``name``."""
+    for item in items or []:
         codes = [c.get("code") for c in (item.get("type") or {}).get("coding") or []]
         if name in codes:
             return next((v for k, v in item.items() if k.startswith("value")), None)
     return None
+
+
+def input_value(task: dict[str, Any], name: str) -> Any:
+    """The value of the Task input called ``name`` (None when absent)."""
+    return _named(task.get("input"), name)
 
 
 def output_value(task: dict[str, Any], name: str) -> Any:
-    for item in task.get("output") or []:
-        codes = [c.get("code") for c in (item.get("type") or {}).get("coding") or []]
-        if name in codes:
-            return next((v for k, v in item.items() if k.startswith("value")), None)
-    return None
+    """The value of the Task output called ``name`` (None when absent)."""
+    return _named(task.get("output"), name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,34 +28,20 @@ class ReviewView:
     provenance: str | None
 
 
-def open_reviews(repo: Repository, count: int = 50) -> list[Review]:
+def _reviews(repo: Repository, status: str, sort: str, count: int) -> list[Review]:
     require_steward(repo)
-    found = find(
-        repo,
-        "Task",
-        [
-            ("code", f"{systems.TASK_KIND}|{KIND}"),
-            ("status", ",".join(OPEN)),
-            ("_sort", "authored-on"),
-        ],
-        count=count,
-    )
-    return [Review.of(t) for t in found.resources]
+    criteria = [("code", f"{systems.TASK_KIND}|{KIND}"), ("status", status), ("_sort", sort)]
+    return [Review.of(t) for t in find(repo, "Task", criteria, count=count).resources]
+
+
+def open_reviews(repo: Repository, count: int = 50) -> list[Review]:
+    """Undecided reviews, oldest first."""
+    return _reviews(repo, ",".join(OPEN), "authored-on", count)
 
 
 def decided_reviews(repo: Repository, count: int = 20) -> list[Review]:
-    require_steward(repo)
-    found = find(
-        repo,
-        "Task",
-        [
-            ("code", f"{systems.TASK_KIND}|{KIND}"),
-            ("status", "completed"),
-            ("_sort", "-_lastUpdated"),
-        ],
-        count=count,
-    )
-    return [Review.of(t) for t in found.resources]
+    """Decided reviews, the latest decision first."""
+    return _reviews(repo, "completed", "-_lastUpdated", count)
 
 
 def review_view(repo: Repository, task_id: str) -> ReviewView:

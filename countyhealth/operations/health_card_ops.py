@@ -22,30 +22,19 @@ from ..errors import error
 from ..identity.card import issue_card
 from ..identity.card_use import CHANNELS, require_desk, use_code
 from ..store import Repository
-from .registry import Operation, OperationContext, OperationResult, register
-
-_BASE = "https://countyhealth.example.org/fhir/OperationDefinition"
+from .registry import (
+    Operation,
+    OperationContext,
+    OperationResult,
+    register,
+    state_changing_definition,
+)
 
 
 def _definition(
     code: str, description: str, parameters: list[dict[str, Any]], *, instance: bool
 ) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationDefinition",
-        "id": f"Patient-{code}",
-        "url": f"{_BASE}/Patient-{code}",
-        "name": code.title().replace("-", ""),
-        "status": "active",
-        "kind": "operation",
-        "code": code,
-        "description": description,
-        "resource": ["Patient"],
-        "system": False,
-        "type": not instance,
-        "instance": instance,
-        "affectsState": True,
-        "parameter": parameters,
-    }
+    return state_changing_definition("Patient", code, description, parameters, instance=instance)
 
 
 def _string(values: Mapping[str, list[Any]], name: str, required: bool) -> str | None:

@@ -15,41 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import error
-from ..fhir import systems
 from ..identity.merge import merge_patients, unmerge
 from ..identity.review_decisions import decide
 from ..store import Repository
-from .registry import Operation, OperationContext, OperationResult, register
-
-
-def _definition(
-    code: str,
-    name: str,
-    resource: str,
-    instance: bool,
-    description: str,
-    parameters: list[dict[str, Any]],
-) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationDefinition",
-        "id": f"{resource}-{code}",
-        "url": f"{systems.BASE}/OperationDefinition/{resource}-{code}",
-        "name": name,
-        "status": "active",
-        "kind": "operation",
-        "code": code,
-        "description": description,
-        "resource": [resource],
-        "system": False,
-        "type": not instance,
-        "instance": instance,
-        "affectsState": True,
-        "parameter": parameters,
-    }
-
-
-def _param(name: str, ptype: str, use: str = "in", required: bool = True) -> dict[str, Any]:
-    return {"name": name, "use": use, "min": 1 if required else 0, "max": "1", "type": ptype}
+from .registry import (
+    Operation,
+    OperationContext,
+    OperationResult,
+    parameter,
+    register,
+    state_changing_definition,
+)
 
 
 def _text(values: Mapping[str, list[Any]], name: str, required: bool = True) -> str:
@@ -142,20 +118,19 @@ def handle_decide(params: DecideParams, repo: Repository, ctx: OperationContext)
 
 MERGE = register(
     Operation(
-        _definition(
-            "merge",
-            "Merge",
+        state_changing_definition(
             "Patient",
-            False,
+            "merge",
             "Merge the source record into the target: references repointed, the source "
             "inactive and replaced-by the target, a Provenance to undo it.",
             [
-                _param("source-patient", "Reference"),
-                _param("target-patient", "Reference"),
-                _param("reason", "string", required=False),
-                _param("provenance", "Reference", "out"),
-                _param("repointed", "integer", "out"),
+                parameter("source-patient", "Reference"),
+                parameter("target-patient", "Reference"),
+                parameter("reason", "string", required=False),
+                parameter("provenance", "Reference", "out"),
+                parameter("repointed", "integer", "out"),
             ],
+            instance=False,
         ),
         parse_merge,
         handle_merge,
@@ -163,17 +138,16 @@ MERGE = register(
 )
 UNMERGE = register(
     Operation(
-        _definition(
-            "unmerge",
-            "Unmerge",
+        state_changing_definition(
             "Patient",
-            False,
+            "unmerge",
             "Undo the merge a Provenance recorded: references point at the source record again.",
             [
-                _param("provenance", "Reference"),
-                _param("reason", "string", required=False),
-                _param("restored", "integer", "out"),
+                parameter("provenance", "Reference"),
+                parameter("reason", "string", required=False),
+                parameter("restored", "integer", "out"),
             ],
+            instance=False,
         ),
         parse_unmerge,
         handle_unmerge,
@@ -181,19 +155,18 @@ UNMERGE = register(
 )
 DECIDE = register(
     Operation(
-        _definition(
-            "decide-duplicate",
-            "DecideDuplicate",
+        state_changing_definition(
             "Task",
-            True,
+            "decide-duplicate",
             "The identity steward's decision on a duplicate-review Task: merged (with the "
             "surviving record), linked or distinct.",
             [
-                _param("decision", "code"),
-                _param("survivor", "Reference", required=False),
-                _param("note", "string", required=False),
-                _param("decision", "code", "out"),
+                parameter("decision", "code"),
+                parameter("survivor", "Reference", required=False),
+                parameter("note", "string", required=False),
+                parameter("decision", "code", "out"),
             ],
+            instance=True,
         ),
         parse_decide,
         handle_decide,

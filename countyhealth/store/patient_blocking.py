@@ -48,7 +48,16 @@ class BlockingKeys:
     year: tuple[int, int] = NO_RANGE
 
 
-_SQL = """
+_DAY_BLOCK = """
+    SELECT res_pk FROM (
+        SELECT d.res_pk FROM idx_date d
+        WHERE d.res_type = 'Patient' AND d.param = 'birthdate'
+          AND d.low_us >= :{n}_low AND d.low_us <= :{n}_high AND d.high_us <= :{n}_high
+          AND EXISTS (SELECT 1 FROM idx_token g WHERE g.res_pk = d.res_pk
+                      AND g.param = 'gender' AND g.code IN :sexes)
+        LIMIT :cap) AS by_{n}"""
+
+_SQL = f"""
 SELECT r.res_id, r.version_id, r.last_updated_us, r.content
 FROM resource r
 WHERE r.res_pk IN (
@@ -62,22 +71,8 @@ WHERE r.res_pk IN (
         SELECT t.res_pk FROM idx_token t
         WHERE t.res_type = 'Patient' AND t.param = 'phone' AND t.code IN :phones
         LIMIT :cap) AS by_phone
-    UNION
-    SELECT res_pk FROM (
-        SELECT d.res_pk FROM idx_date d
-        WHERE d.res_type = 'Patient' AND d.param = 'birthdate'
-          AND d.low_us >= :d1_low AND d.low_us <= :d1_high AND d.high_us <= :d1_high
-          AND EXISTS (SELECT 1 FROM idx_token g WHERE g.res_pk = d.res_pk
-                      AND g.param = 'gender' AND g.code IN :sexes)
-        LIMIT :cap) AS by_day
-    UNION
-    SELECT res_pk FROM (
-        SELECT d.res_pk FROM idx_date d
-        WHERE d.res_type = 'Patient' AND d.param = 'birthdate'
-          AND d.low_us >= :d2_low AND d.low_us <= :d2_high AND d.high_us <= :d2_high
-          AND EXISTS (SELECT 1 FROM idx_token g WHERE g.res_pk = d.res_pk
-                      AND g.param = 'gender' AND g.code IN :sexes)
-        LIMIT :cap) AS by_swapped_day
+    UNION{_DAY_BLOCK.format(n="d1")}
+    UNION{_DAY_BLOCK.format(n="d2")}
     UNION
     SELECT res_pk FROM (
         SELECT s.res_pk FROM idx_string s
