@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from countyhealth.billing import LedgerSimulatedProvider, Receipt, payment_provider
-from countyhealth.store import Store
+from countyhealth.identity.card import issue_card
+from countyhealth.store import Store, system_caller
 from tests.support.accounts import csrf_of
 from tests.support.billing_case import BillingCase, plant_billing_case
 from tests.support.demo_county import DemoCounty
@@ -137,3 +138,34 @@ def test_the_bureau_kpi_page_counts_the_settled_visits(
     assert 'data-kpi="payments-per-visit"' in html
     bad = bureau.get("/app/reports/billing?start=2026-13-01")
     assert bad.status_code == 400
+
+
+def test_the_cashier_finds_a_residents_visits_by_the_card_code(
+    case: BillingCase, browser_as: Callable[[str], TestClient], county_store: Store
+) -> None:
+    desk_repo = county_store.repository(system_caller("tests"))
+    patient_id = case.patient.removeprefix("Patient/")
+    issued = issue_card(desk_repo, patient_id, "246810")
+    cashier = browser_as("cashier")
+    token = csrf_of(cashier.get("/app/billing").text)
+    found = cashier.post(
+        "/app/billing/scan?format=json",
+        data={"csrf_token": token, "code": issued.static_code, "pin": "246810"},
+    )
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["scanned"] == f"Patient/{patient_id}"
+    assert all(v["patient"] == f"Patient/{patient_id}" for v in body["visits"])
+    wrong = cashier.post(
+        "/app/billing/scan",
+        data={"csrf_token": token, "code": issued.static_code, "pin": "000000"},
+    )
+    assert wrong.status_code == 403 and 'id="scan-problem"' in wrong.text
+    assert "CH-9005" in wrong.text
+    county_store.audit.flush()
+    uses = [
+        a
+        for a in desk_repo.access_log(patient_id, limit=50)
+        if a.interaction == "payment" and a.outcome == "success"
+    ]
+    assert uses  # the use is in the resident's access log, under the payment channel

@@ -36,6 +36,7 @@ from ...billing.day_report import reconciliation_report
 from ...billing.invoice_pdf import render_invoice_pdf
 from ...billing.invoice_view import invoice_document
 from ...errors import OperationOutcomeError, error
+from ...identity.card_use import use_code
 from ...records.names import organization_names
 from ...records.patients import patient_card
 from ...records.query import find
@@ -268,18 +269,19 @@ def invoice_pdf(request: Request, invoice: str) -> Response:
     )
 
 
-@router.get("/app/billing")
-def desk(request: Request) -> Response:
-    repo = repository(request)
-    visits = open_visits(repo)
+def _desk_page(repo: Repository, patient: str | None = None, **extra: Any) -> Page:
+    """The cashier's open visits; with ``patient`` (``Patient/id``, from a scanned card) only
+    that resident's."""
+    visits = [v for v in open_visits(repo) if patient is None or v.patient == patient]
     names = {}
     if visits:
-        for patient in find(
+        for person in find(
             repo.elevated(), "Patient", [("_id", ",".join({v.patient for v in visits}))], count=200
         ).resources:
-            names[str(patient["id"])] = str(patient_card(patient).get("name") or "")
+            names[str(person["id"])] = str(patient_card(person).get("name") or "")
     data = {
         "today": _today(repo).isoformat(),
+        "scanned": patient,
         "visits": [
             {
                 "encounter": v.encounter,
@@ -293,8 +295,32 @@ def desk(request: Request) -> Response:
             }
             for v in visits
         ],
+        **extra,
     }
-    return render(request, Page("billing/desk", "billing.desk.title", data))
+    return Page("billing/desk", "billing.desk.title", data)
+
+
+@router.get("/app/billing")
+def desk(request: Request) -> Response:
+    return render(request, _desk_page(repository(request)))
+
+
+@router.post("/app/billing/scan")
+def desk_scan(
+    request: Request,
+    code: Annotated[str, Form(max_length=400)],
+    pin: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """The resident shows the e-health card's code at the cash desk: their open visits, the
+    use logged for the channel ``payment``."""
+    repo = repository(request)
+    try:
+        use = use_code(repo, code.strip(), channel="payment", pin=pin or None)
+    except OperationOutcomeError as exc:
+        page = _desk_page(repo, problem=exc.issues[0].diagnostics, code=exc.code)
+        page.status = exc.status
+        return render(request, page)
+    return render(request, _desk_page(repo, f"Patient/{use.patient_id}"))
 
 
 @router.get("/app/billing/reconciliation.xlsx")
