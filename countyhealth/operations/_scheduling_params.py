@@ -1,5 +1,5 @@
-"""Shared parameter readers of the scheduling and recognition operations (one value per
-name) and their OperationDefinition shape."""
+"""Shared parameter readers of the CountyHealth operations (one value per name) and the
+OperationDefinition shape of the state-changing ones."""
 
 from __future__ import annotations
 
@@ -64,9 +64,12 @@ def definition(
     parameters: list[dict[str, Any]],
     *,
     instance: bool,
-    returns: str,
+    returns: str | None = None,
 ) -> dict[str, Any]:
-    """The OperationDefinition of a state-changing scheduling operation on ``rtype``."""
+    """The OperationDefinition of a state-changing CountyHealth operation ``$code`` on
+    ``rtype`` (POST only, https://hl7.org/fhir/R4/operations.html#request), with a ``return``
+    out-parameter of type ``returns`` when given."""
+    out = [{"name": "return", "use": "out", "min": 0, "max": "1", "type": returns}]
     return {
         "resourceType": "OperationDefinition",
         "id": f"{rtype}-{code}",
@@ -81,8 +84,10 @@ def definition(
         "type": not instance,
         "instance": instance,
         "affectsState": True,
-        "parameter": [
-            *parameters,
-            {"name": "return", "use": "out", "min": 0, "max": "1", "type": returns},
-        ],
+        "parameter": [*parameters, *(out if returns else [])],
     }
+
+
+def parameter(name: str, ptype: str, use: str = "in", *, required: bool = True) -> dict[str, Any]:
+    """One ``OperationDefinition.parameter`` (``max`` 1)."""
+    return {"name": name, "use": use, "min": 1 if required else 0, "max": "1", "type": ptype}

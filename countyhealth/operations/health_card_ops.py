@@ -22,33 +22,18 @@ from ..errors import error
 from ..identity.card import issue_card
 from ..identity.card_use import CHANNELS, require_desk, use_code
 from ..store import Repository
-from .registry import (
-    Operation,
-    OperationContext,
-    OperationResult,
-    register,
-    state_changing_definition,
-)
+from ._scheduling_params import definition, one
+from .registry import Operation, OperationContext, OperationResult, register
 
 
 def _definition(
     code: str, description: str, parameters: list[dict[str, Any]], *, instance: bool
 ) -> dict[str, Any]:
-    return state_changing_definition("Patient", code, description, parameters, instance=instance)
+    return definition("Patient", code, description, parameters, instance=instance)
 
 
 def _string(values: Mapping[str, list[Any]], name: str, required: bool) -> str | None:
-    found = values.get(name) or []
-    if len(found) > 1:
-        raise error("CH-9007", f"parameter {name!r} is given more than once", name)
-    value = found[0] if found else None
-    if value is None or value == "":
-        if required:
-            raise error("CH-9007", f"parameter {name!r} is required", name)
-        return None
-    if not isinstance(value, str):
-        raise error("CH-9007", f"parameter {name!r} must be a string", name)
-    return value
+    return one(values, name, required, "CH-9007")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,25 +18,12 @@ from ..errors import error
 from ..identity.merge import merge_patients, unmerge
 from ..identity.review_decisions import decide
 from ..store import Repository
-from .registry import (
-    Operation,
-    OperationContext,
-    OperationResult,
-    parameter,
-    register,
-    state_changing_definition,
-)
+from ._scheduling_params import definition, one, parameter
+from .registry import Operation, OperationContext, OperationResult, register
 
 
 def _text(values: Mapping[str, list[Any]], name: str, required: bool = True) -> str:
-    raw = (values.get(name) or [None])[0]
-    if isinstance(raw, dict):
-        raw = raw.get("reference")
-    if raw is None and not required:
-        return ""
-    if not isinstance(raw, str) or not raw.strip():
-        raise error("CH-9502", f"parameter '{name}' is required", name)
-    return raw.strip()[:500]
+    return (one(values, name, required, "CH-9502") or "").strip()[:500]
 
 
 def _result(**values: Any) -> OperationResult:
@@ -118,7 +105,7 @@ def handle_decide(params: DecideParams, repo: Repository, ctx: OperationContext)
 
 MERGE = register(
     Operation(
-        state_changing_definition(
+        definition(
             "Patient",
             "merge",
             "Merge the source record into the target: references repointed, the source "
@@ -138,7 +125,7 @@ MERGE = register(
 )
 UNMERGE = register(
     Operation(
-        state_changing_definition(
+        definition(
             "Patient",
             "unmerge",
             "Undo the merge a Provenance recorded: references point at the source record again.",
@@ -155,7 +142,7 @@ UNMERGE = register(
 )
 DECIDE = register(
     Operation(
-        state_changing_definition(
+        definition(
             "Task",
             "decide-duplicate",
             "The identity steward's decision on a duplicate-review Task: merged (with the "

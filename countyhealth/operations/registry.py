@@ -61,40 +61,6 @@ class Operation:
         return rtype is None or "Resource" in resources or rtype in resources
 
 
-def state_changing_definition(
-    resource: str,
-    code: str,
-    description: str,
-    parameters: list[dict[str, Any]],
-    *,
-    instance: bool,
-) -> dict[str, Any]:
-    """The OperationDefinition of a CountyHealth operation ``$code`` on ``resource`` that
-    changes state (POST only, https://hl7.org/fhir/R4/operations.html#request), invoked on the
-    type or, with ``instance``, on one resource."""
-    return {
-        "resourceType": "OperationDefinition",
-        "id": f"{resource}-{code}",
-        "url": f"https://countyhealth.example.org/fhir/OperationDefinition/{resource}-{code}",
-        "name": code.title().replace("-", ""),
-        "status": "active",
-        "kind": "operation",
-        "code": code,
-        "description": description,
-        "resource": [resource],
-        "system": False,
-        "type": not instance,
-        "instance": instance,
-        "affectsState": True,
-        "parameter": parameters,
-    }
-
-
-def parameter(name: str, ptype: str, use: str = "in", *, required: bool = True) -> dict[str, Any]:
-    """One ``OperationDefinition.parameter`` (``max`` 1)."""
-    return {"name": name, "use": use, "min": 1 if required else 0, "max": "1", "type": ptype}
-
-
 #: Keyed by OperationDefinition id: one code may have a definition per level or type (the
 #: Bulk Data IG defines ``export`` for the system, for Patient and for Group instances).
 _REGISTRY: dict[str, Operation] = {}
