@@ -31,7 +31,7 @@ from ..store import HistoryQuery, Repository, Stored
 from . import bulk, search
 from .deps import repository
 from .media import fhir_response, negotiate, prefer_return, pretty, read_json_body
-from .operations import dispatch_operation
+from .operations import dispatch_operation, precheck_inline, prepare_operation, run_operation
 
 #: Interactions this module serves; the CapabilityStatement is generated from these.
 TYPE_INTERACTIONS = (
@@ -308,9 +308,9 @@ async def operation(request: Request) -> Response:
     body = None
     if request.method == "POST":
         body = await read_json_body(request, repo.store.settings.max_body_bytes)
-    return await run_in_threadpool(
-        dispatch_operation, request, repo, p["rtype"], p.get("rid"), code[1:], body
-    )
+    call = prepare_operation(request, repo, p["rtype"], p.get("rid"), code[1:], body)
+    precheck_inline(repo, call)
+    return await run_in_threadpool(run_operation, request, repo, call)
 
 
 async def bundle(request: Request) -> Response:

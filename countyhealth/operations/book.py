@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..scheduling import BookingRequest, book
+from ..scheduling import BookingRequest, book, refuse_early
 from ..store import Repository
 from ._scheduling_params import local_id, one
 from .registry import Operation, OperationContext, OperationResult, register
@@ -65,4 +65,8 @@ def handle(params: BookingRequest, repo: Repository, ctx: OperationContext) -> O
     )
 
 
-OPERATION = register(Operation(DEFINITION, parse, handle))
+def precheck(params: BookingRequest, repo: Repository, _ctx: OperationContext) -> None:
+    refuse_early(repo, params)
+
+
+OPERATION = register(Operation(DEFINITION, parse, handle, precheck))

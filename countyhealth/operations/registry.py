@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ..errors import error
@@ -43,6 +44,10 @@ class Operation:
     definition: dict[str, Any]
     parse: Callable[[Mapping[str, list[Any]]], Any]
     handler: Callable[[Any, Repository, OperationContext], OperationResult]
+    #: an early refusal that only reads a row or two: the HTTP layer runs it on the event loop
+    #: where single-row reads are inline, so that a request bound to fail (a slot someone else
+    #: took) is answered without a worker thread. The handler must make the same checks again.
+    precheck: Callable[[Any, Repository, OperationContext], None] | None = None
 
     @property
     def code(self) -> str:
@@ -72,6 +77,13 @@ def register(operation: Operation) -> Operation:
 
 
 def operations() -> list[Operation]:
+    """Every registered operation, by code and definition id."""
+    return list(_sorted_operations(len(_REGISTRY)))
+
+
+@cache
+def _sorted_operations(_registered: int) -> tuple[Operation, ...]:
+    # keyed by the registry's size, which only grows (modules register when imported)
     from . import (  # noqa: F401  (they register themselves)
         appointment_change,
         billing_ops,
@@ -92,12 +104,12 @@ def operations() -> list[Operation]:
         validate,
     )
 
-    return sorted(_REGISTRY.values(), key=lambda op: (op.code, str(op.definition["id"])))
+    return tuple(sorted(_REGISTRY.values(), key=lambda op: (op.code, str(op.definition["id"]))))
 
 
 def find(code: str, ctx: OperationContext | None = None) -> Operation:
     """The operation ``code``; with ``ctx``, the definition of it that applies there."""
-    named = [op for op in operations() if op.code == code]
+    named = [op for op in _sorted_operations(len(_REGISTRY)) if op.code == code]
     if not named:
         raise error("CH-2014", f"${code[:60]} is not an operation of this server")
     if ctx is None:

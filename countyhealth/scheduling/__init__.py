@@ -2,7 +2,15 @@
 booking, cancelling and rescheduling, no-shows, check-in and queue calling, smart triage and
 the KPIs the bureau watches. Rules are dated data in ``data/`` (see :mod:`.rules`)."""
 
-from .booking import BookingRequest, book, cancel, mark_no_show, reschedule, suspended_until
+from .booking import (
+    BookingRequest,
+    book,
+    cancel,
+    mark_no_show,
+    refuse_early,
+    reschedule,
+    suspended_until,
+)
 from .queue import Position, QueueEntry, RoomQueue, call_next, check_in, position, room_queue
 from .slots import Generated, generate_pool
 
@@ -19,6 +27,7 @@ __all__ = [
     "generate_pool",
     "mark_no_show",
     "position",
+    "refuse_early",
     "reschedule",
     "room_queue",
     "suspended_until",

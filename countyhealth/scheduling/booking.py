@@ -23,6 +23,7 @@ from .calendar import fhir_datetime, local_now, parse_datetime
 from .entitlement import Channel, booking_channel, require_privilege
 from .pool import PoolSlot, holder_key
 from .rules import PoolRules, pool_rules
+from .slot_gate import slot_gate
 from .triage_record import record_acceptance
 
 #: Appointment states that hold a slot
@@ -278,6 +279,27 @@ def _taken(slot: PoolSlot, status: str, holder: str | None = None) -> dict[str, 
     return body
 
 
+def _checked_before_taking(
+    repo: Repository, request: BookingRequest
+) -> tuple[Channel, Repository, datetime, PoolSlot]:
+    repo.require("Appointment", "create")
+    channel = booking_channel(repo.caller, request.patient, request.channel)
+    platform = repo.elevated()
+    now = _now(repo)
+    if repo.caller.access != "compartment":  # a resident's patients come from their account
+        platform.read("Patient", request.patient)
+    slot = read_slot(platform, request.slot)
+    _check_slot(platform, slot, request.patient, channel, now)
+    return channel, platform, now, slot
+
+
+def refuse_early(repo: Repository, request: BookingRequest) -> None:
+    """The refusals :func:`book` can give from a read of the slot, without a transaction (a
+    slot taken, closed, ended, not released or reserved; no right to book): for a crowd,
+    where most attempts find their slot already taken. :func:`book` checks them again."""
+    _checked_before_taking(repo, request)
+
+
 def book(repo: Repository, request: BookingRequest) -> Stored:
     """``$book``: take the slot for the patient and create the booked Appointment.
 
@@ -287,31 +309,32 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
             or another slot of the department that day), CH-9107 (suspended),
             CH-9113 (too many open appointments), CH-9114 (bad request), CH-4003/CH-4013.
     """
-    repo.require("Appointment", "create")
-    channel = booking_channel(repo.caller, request.patient, request.channel)
-    platform = repo.elevated()
-    now = _now(repo)
-    if repo.caller.access != "compartment":  # a resident's patients come from their account
-        platform.read("Patient", request.patient)
-    _check_slot(platform, read_slot(platform, request.slot), request.patient, channel, now)
+    channel, platform, now, seen = _checked_before_taking(repo, request)
     _check_referral(repo, request, channel)
     rules = pool_rules(now.date())
-    with platform.transaction():
-        platform.lock("Patient", request.patient)
-        slot = read_slot(platform, request.slot)
-        _check_slot(platform, slot, request.patient, channel, now)
-        service, room = schedule_actors(platform, slot)
-        _check_patient(platform, request.patient, str(service["id"]), slot, channel, rules, now)
-        try:
-            holder = holder_key(repo.store.settings.secret_key, request.patient)
-            taken = _taken(slot, "busy-tentative" if request.hold else "busy", holder)
-            platform.update("Slot", slot.id, taken, if_match=slot.version)
-        except OperationOutcomeError as exc:
-            if exc.code in ("CH-2008", "CH-2009"):
-                raise error("CH-9101", f"Slot/{slot.id} was taken by someone else", "slot") from exc
-            raise
-        body = _appointment(slot, service, room, request, channel, now)
-        stored = platform.create(body)
+    # the service and room of the slot's Schedule are reference data: read them before taking
+    # the write lock, which every other booking waits for
+    service, room = schedule_actors(platform, seen)
+    with slot_gate(seen.id):
+        if seen.version != read_slot(platform, seen.id).version:  # booked while this waited
+            _check_slot(platform, read_slot(platform, seen.id), request.patient, channel, now)
+        with platform.transaction():
+            platform.lock("Patient", request.patient)
+            slot = read_slot(platform, request.slot)
+            _check_slot(platform, slot, request.patient, channel, now)
+            _check_patient(platform, request.patient, str(service["id"]), slot, channel, rules, now)
+            try:
+                holder = holder_key(repo.store.settings.secret_key, request.patient)
+                taken = _taken(slot, "busy-tentative" if request.hold else "busy", holder)
+                platform.update("Slot", slot.id, taken, if_match=slot.version)
+            except OperationOutcomeError as exc:
+                if exc.code in ("CH-2008", "CH-2009"):
+                    raise error(
+                        "CH-9101", f"Slot/{slot.id} was taken by someone else", "slot"
+                    ) from exc
+                raise
+            body = _appointment(slot, service, room, request, channel, now)
+            stored = platform.create(body)
     if request.triage:
         department = next(
             (

@@ -1,7 +1,8 @@
 """The few places where SQLite and PostgreSQL differ (STYLE.md §5).
 
 SQLite is the embedded default: WAL journal, one writer at a time (``BEGIN IMMEDIATE`` on a
-single-connection writer pool per process, ``busy_timeout`` between processes), many readers.
+single-connection writer pool per process, an advisory file lock between processes
+(:mod:`.sqlite_writer_lock`) with ``busy_timeout`` behind it), many readers.
 PostgreSQL is the production backend through psycopg 3; writers lock the resource row with
 ``SELECT … FOR UPDATE``.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.sql import Select
 
 from ..config import Settings
 from ..errors import error
+from .sqlite_writer_lock import serialise_writers
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ def _sqlite_engines(settings: Settings) -> Engines:
         return engine
 
     write = build("BEGIN IMMEDIATE", QueuePool, pool_size=1, max_overflow=0, pool_timeout=timeout_s)
+    serialise_writers(write, Path(path), timeout_s)
     # Readers run in autocommit: each statement sees one consistent WAL snapshot, and a
     # single-statement read needs no BEGIN/COMMIT round trip.
     # As many pooled readers as request threads, so connections are not opened per request.

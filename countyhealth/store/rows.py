@@ -10,10 +10,36 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
 from .dialect import insert_rows
 from .schema import INDEX_COLUMNS, INDEX_TABLES, resource, resource_history
+
+# The statements of a single write are built once: building a Core expression per call (and
+# its cache key) costs more than SQLite takes to run it.
+_CURRENT = select(
+    resource.c.res_pk,
+    resource.c.version_id,
+    resource.c.last_updated_us,
+    resource.c.deleted,
+    resource.c.content,
+).where(resource.c.res_type == bindparam("t"), resource.c.res_id == bindparam("i"))
+_INSERT_RESOURCE = insert(resource)
+_INSERT_HISTORY = insert(resource_history)
+_UPDATE_CURRENT = (
+    update(resource)
+    .where(and_(resource.c.res_pk == bindparam("key"), resource.c.version_id == bindparam("was")))
+    .values(
+        version_id=bindparam("new_version"),
+        last_updated_us=bindparam("new_updated"),
+        deleted=bindparam("new_deleted"),
+        content=bindparam("new_content"),
+    )
+)
+_DELETE_INDEX_ROWS = [
+    delete(table).where(table.c.res_pk.in_(bindparam("pks", expanding=True)))
+    for table in INDEX_TABLES.values()
+]
 
 #: Extracts index rows from a resource: {index type: [row dicts without res_pk/res_type]}.
 IndexExtractor = Callable[[dict[str, Any]], dict[str, list[dict[str, Any]]]]
@@ -36,16 +62,7 @@ class CurrentRow:
 def current_row(
     conn: Connection, rtype: str, rid: str, *, lock: Callable[[Any], Any]
 ) -> CurrentRow | None:
-    stmt = lock(
-        select(
-            resource.c.res_pk,
-            resource.c.version_id,
-            resource.c.last_updated_us,
-            resource.c.deleted,
-            resource.c.content,
-        ).where(resource.c.res_type == rtype, resource.c.res_id == rid)
-    )
-    row = conn.execute(stmt).first()
+    row = conn.execute(lock(_CURRENT), {"t": rtype, "i": rid}).first()
     return None if row is None else CurrentRow(*row)
 
 
@@ -65,14 +82,15 @@ class NewVersion:
 def insert_first_version(conn: Connection, v: NewVersion) -> int:
     """Insert a resource that has no row yet; returns its res_pk."""
     key = conn.execute(
-        insert(resource).values(
-            res_type=v.rtype,
-            res_id=v.rid,
-            version_id=v.version_id,
-            last_updated_us=v.last_updated_us,
-            deleted=v.content is None,
-            content=v.content,
-        )
+        _INSERT_RESOURCE,
+        {
+            "res_type": v.rtype,
+            "res_id": v.rid,
+            "version_id": v.version_id,
+            "last_updated_us": v.last_updated_us,
+            "deleted": v.content is None,
+            "content": v.content,
+        },
     ).inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -81,14 +99,15 @@ def insert_first_version(conn: Connection, v: NewVersion) -> int:
 def update_current(conn: Connection, res_pk: int, expected_version: int, v: NewVersion) -> bool:
     """Move the current row to ``v`` if it is still at ``expected_version``."""
     result = conn.execute(
-        update(resource)
-        .where(and_(resource.c.res_pk == res_pk, resource.c.version_id == expected_version))
-        .values(
-            version_id=v.version_id,
-            last_updated_us=v.last_updated_us,
-            deleted=v.content is None,
-            content=v.content,
-        )
+        _UPDATE_CURRENT,
+        {
+            "key": res_pk,
+            "was": expected_version,
+            "new_version": v.version_id,
+            "new_updated": v.last_updated_us,
+            "new_deleted": v.content is None,
+            "new_content": v.content,
+        },
     )
     return result.rowcount == 1
 
@@ -97,7 +116,7 @@ def insert_history(conn: Connection, rows: Sequence[tuple[int, NewVersion]]) -> 
     if not rows:
         return
     conn.execute(
-        insert(resource_history),
+        _INSERT_HISTORY,
         [
             {
                 "res_pk": res_pk,
@@ -127,8 +146,8 @@ def replace_index_rows(
     """
     pks = [pk for pk, _ in rows]
     if not fresh and pks:
-        for table in INDEX_TABLES.values():
-            conn.execute(delete(table).where(table.c.res_pk.in_(pks)))
+        for statement in _DELETE_INDEX_ROWS:
+            conn.execute(statement, {"pks": pks})
     batches: dict[str, list[tuple[Any, ...]]] = {}
     for res_pk, v in rows:
         if v.parsed is None:
