@@ -79,19 +79,21 @@ class NewVersion:
     parsed: dict[str, Any] | None  # the resource, for index extraction
 
 
+def _resource_row(v: NewVersion) -> dict[str, Any]:
+    """The ``resource`` row of a version (its key aside)."""
+    return {
+        "res_type": v.rtype,
+        "res_id": v.rid,
+        "version_id": v.version_id,
+        "last_updated_us": v.last_updated_us,
+        "deleted": v.content is None,
+        "content": v.content,
+    }
+
+
 def insert_first_version(conn: Connection, v: NewVersion) -> int:
     """Insert a resource that has no row yet; returns its res_pk."""
-    key = conn.execute(
-        _INSERT_RESOURCE,
-        {
-            "res_type": v.rtype,
-            "res_id": v.rid,
-            "version_id": v.version_id,
-            "last_updated_us": v.last_updated_us,
-            "deleted": v.content is None,
-            "content": v.content,
-        },
-    ).inserted_primary_key
+    key = conn.execute(_INSERT_RESOURCE, _resource_row(v)).inserted_primary_key
     assert key is not None
     return int(key[0])
 
@@ -173,17 +175,7 @@ def insert_new_resources(
     """
     if not versions:
         return []
-    rows = [
-        {
-            "res_type": v.rtype,
-            "res_id": v.rid,
-            "version_id": v.version_id,
-            "last_updated_us": v.last_updated_us,
-            "deleted": v.content is None,
-            "content": v.content,
-        }
-        for v in versions
-    ]
+    rows = [_resource_row(v) for v in versions]
     result = conn.execute(
         insert(resource).returning(resource.c.res_pk, sort_by_parameter_order=True), rows
     )
