@@ -37,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson
 
+from bench.cached_database import add_cache_arguments, cached_settings
 from bench.loadgen import percentile_ms
 from countyhealth.config import Settings
 from countyhealth.identity.mpi import Thresholds, match_patient
-from countyhealth.store import Repository, Store, migrate, system_caller
+from countyhealth.store import Repository, Store, system_caller
 from countyhealth.synthetic import SeedOptions, seed_county
 
 
@@ -136,26 +137,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--warm-up", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="validating/indexing processes")
-    parser.add_argument("--cache-dir", default=".cache/bench", help="where built databases live")
-    parser.add_argument("--rebuild", action="store_true", help="seed again")
+    add_cache_arguments(parser, postgresql=False)
     parser.add_argument("--skip-dedupe", action="store_true")
     args = parser.parse_args()
 
     cache = Path(args.cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
     stem = f"mpi-{args.patients}"
     truth_path = cache / f"{stem}.ground-truth.json"
-    settings = Settings(
-        environment="test",
-        secret_key="bench-" + "x" * 40,
-        database_url=f"sqlite:///{cache / f'{stem}.db'}",
-        audit_spool_dir=str(cache / "audit-spool"),
-    )
-    db = settings.sqlite_path()
-    if db is not None and (args.rebuild or not truth_path.exists()):
-        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-            path.unlink(missing_ok=True)
-    migrate(settings)
+    settings = cached_settings(cache, stem, truth_path, rebuild=args.rebuild)
     store = Store.open(settings)
     build_seconds = None
     try:

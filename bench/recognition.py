@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson
 
+from bench.cached_database import add_cache_arguments, cached_settings
 from bench.loadgen import percentile_ms
-from countyhealth.config import Settings
 from countyhealth.consent import grant
 from countyhealth.fhir import systems
 from countyhealth.recognition import catalogue, recognition_check
@@ -49,7 +49,7 @@ from countyhealth.records.query import find, find_all
 from countyhealth.scheduling.calendar import at as county_at
 from countyhealth.scheduling.calendar import fhir_datetime, parse_datetime
 from countyhealth.security.roles import caller_for
-from countyhealth.store import Repository, Store, migrate, system_caller
+from countyhealth.store import Repository, Store, system_caller
 from countyhealth.synthetic import SeedOptions, seed_county
 from countyhealth.synthetic.datafiles import load as load_data
 
@@ -242,33 +242,21 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=2000)
     parser.add_argument("--warm-up", type=int, default=100, help="untimed checks first")
     parser.add_argument("--workers", type=int, default=2, help="validating/indexing processes")
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        help="PostgreSQL URL (an empty database the first time) instead of the cached SQLite file",
-    )
-    parser.add_argument("--cache-dir", default=".cache/bench", help="where built databases live")
-    parser.add_argument("--rebuild", action="store_true", help="seed again (SQLite)")
+    add_cache_arguments(parser)
     args = parser.parse_args()
 
     cache = Path(args.cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
     stem = f"recognition-{args.residents}" + ("-postgresql" if args.database_url else "")
     truth_path = cache / f"{stem}.ground-truth.json"
     orders_path = cache / f"{stem}.orders.json"
-    settings = Settings(
-        environment="test",
-        secret_key="bench-" + "x" * 40,
-        database_url=args.database_url or f"sqlite:///{cache / f'{stem}.db'}",
-        audit_spool_dir=str(cache / "audit-spool"),
+    settings = cached_settings(
+        cache,
+        stem,
+        truth_path,
+        database_url=args.database_url,
+        rebuild=args.rebuild,
+        derived=(orders_path,),
     )
-    db = settings.sqlite_path()
-    if db is not None and (args.rebuild or not truth_path.exists()):
-        # no ground truth: the seeding never finished (or a rebuild is asked for)
-        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-            path.unlink(missing_ok=True)
-        orders_path.unlink(missing_ok=True)
-    migrate(settings)
     store = Store.open(settings)
     build_seconds = None
     try:
