@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         10, ge=1, description="Connections kept per worker process (PostgreSQL)."
     )
+    worker_threads: int = Field(
+        40,
+        ge=1,
+        description="Threads per worker process that run blocking work (database reads and "
+        "writes) for requests.",
+    )
     log_level: str = Field("info", description="Log level of the server (debug, info, warning).")
     bulk_dir: str = Field(
         "data/bulk",

@@ -4,7 +4,10 @@
 writer, or on PostgreSQL under a lock on the patient plus the If-Match update of the Slot, two
 bookings of one slot cannot both succeed and one patient cannot exceed the limits by booking
 twice at once. A slot already taken is refused before any write (the flash crowd at release
-time is mostly such refusals). See https://hl7.org/fhir/R4/appointment.html and the
+time is mostly such refusals). The patient's limits are checked and both resources validated
+and indexed before the transaction (:meth:`Repository.prepare_update`); inside it the Slot is
+written only if it is still at the version read, and the limits are checked again only if the
+stamp of the patient's appointments moved. See https://hl7.org/fhir/R4/appointment.html and the
 appointment workflow https://hl7.org/fhir/R4/workflow-ad-hoc.html (Slot → Appointment).
 """
 
@@ -52,13 +55,17 @@ def _now(repo: Repository) -> datetime:
 
 
 def read_slot(repo: Repository, slot_id: str) -> PoolSlot:
+    stored = _slot_version(repo, slot_id)
+    return PoolSlot.of(stored.resource, stored.version)
+
+
+def _slot_version(repo: Repository, slot_id: str) -> Stored:
     try:
-        stored = repo.read("Slot", slot_id)
+        return repo.read("Slot", slot_id)
     except OperationOutcomeError as exc:
         if exc.status in (404, 410):
             raise error("CH-9114", f"Slot/{slot_id} does not exist", "slot") from exc
         raise
-    return PoolSlot.of(stored.resource, stored.version)
 
 
 def schedule_actors(repo: Repository, slot: PoolSlot) -> tuple[dict[str, Any], str | None]:
@@ -315,26 +322,41 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
     # the service and room of the slot's Schedule are reference data: read them before taking
     # the write lock, which every other booking waits for
     service, room = schedule_actors(platform, seen)
+    patient = f"Patient/{request.patient}"
     with slot_gate(seen.id):
-        if seen.version != read_slot(platform, seen.id).version:  # booked while this waited
-            _check_slot(platform, read_slot(platform, seen.id), request.patient, channel, now)
+        current = _slot_version(platform, seen.id)
+        slot = PoolSlot.of(current.resource, current.version)
+        if slot.version != seen.version:  # booked or changed while this waited at the gate
+            _check_slot(platform, slot, request.patient, channel, now)
+        # Everything that needs no lock is done first: the patient's limits (confirmed inside
+        # the transaction by the stamp of their appointments) and both resources, validated
+        # and indexed. The transaction then only writes rows.
+        stamp = platform.referring_versions("Appointment", "patient", patient)
+        _check_patient(platform, request.patient, str(service["id"]), slot, channel, rules, now)
+        holder = holder_key(repo.store.settings.secret_key, request.patient)
+        taken = platform.prepare_update(
+            current, _taken(slot, "busy-tentative" if request.hold else "busy", holder)
+        )
+        appointment = platform.prepare_create(
+            _appointment(slot, service, room, request, channel, now)
+        )
         with platform.transaction():
             platform.lock("Patient", request.patient)
-            slot = read_slot(platform, request.slot)
-            _check_slot(platform, slot, request.patient, channel, now)
-            _check_patient(platform, request.patient, str(service["id"]), slot, channel, rules, now)
+            if platform.referring_versions("Appointment", "patient", patient) != stamp:
+                _check_patient(
+                    platform, request.patient, str(service["id"]), slot, channel, rules, now
+                )
             try:
-                holder = holder_key(repo.store.settings.secret_key, request.patient)
-                taken = _taken(slot, "busy-tentative" if request.hold else "busy", holder)
-                platform.update("Slot", slot.id, taken, if_match=slot.version)
+                stored = platform.write_versions([taken, appointment])[1]
             except OperationOutcomeError as exc:
-                if exc.code in ("CH-2008", "CH-2009"):
+                if exc.code in ("CH-2008", "CH-2009"):  # the slot changed after it was read
+                    _check_slot(
+                        platform, read_slot(platform, slot.id), request.patient, channel, now
+                    )
                     raise error(
                         "CH-9101", f"Slot/{slot.id} was taken by someone else", "slot"
                     ) from exc
                 raise
-            body = _appointment(slot, service, room, request, channel, now)
-            stored = platform.create(body)
     if request.triage:
         department = next(
             (

@@ -7,6 +7,7 @@ from .history import HistoryPage, HistoryQuery
 from .jobs import CallerJobs, Job, JobStore
 from .migrate import migrate
 from .patient_blocking import BlockingKeys
+from .prepared_versions import PreparedVersion
 from .repository import Repository
 from .scopes import Scopes
 from .store import Store
@@ -24,6 +25,7 @@ __all__ = [
     "HistoryQuery",
     "Job",
     "JobStore",
+    "PreparedVersion",
     "Repository",
     "Scopes",
     "Store",

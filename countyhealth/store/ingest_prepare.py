@@ -21,7 +21,7 @@ from ..fhir.indexing import extract
 from ..fhir.instant import format_instant
 from ..fhir.validation import check_resource
 from .meta import check_id, with_meta
-from .schema import INDEX_COLUMNS
+from .rows import IndexTuples, index_tuples
 
 #: One input item: where it came from (for reports and checkpoints) and the resource, as
 #: JSON text or already parsed.
@@ -36,8 +36,7 @@ class Prepared:
     rtype: str
     rid: str
     content: bytes
-    #: index table kind → rows in :data:`INDEX_COLUMNS` order
-    index: dict[str, list[tuple[Any, ...]]]
+    index: IndexTuples
     patients: tuple[str, ...]
 
 
@@ -94,10 +93,7 @@ def _prepare(position: Any, raw: bytes | dict[str, Any], stamp: str) -> Prepared
         rid = str(uuid.uuid4())
     check_id(rid)
     document = with_meta(body, rid, 1, stamp)
-    index = {
-        kind: [tuple(row.get(c) for c in INDEX_COLUMNS[kind]) for row in rows]
-        for kind, rows in extract(document).items()
-    }
+    index = index_tuples(extract, document)
     patients: tuple[str, ...] = ()
     if compartment.is_patient_data(rtype):
         patients = tuple(sorted(set(compartment.patient_ids(document))))

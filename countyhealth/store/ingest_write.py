@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from ..errors import error
 from ..fhir.instant import format_instant
 from .dialect import insert_rows, reserve_resource_keys
 from .ingest_prepare import Prepared, PreparedChunk
 from .meta import with_meta
-from .schema import INDEX_COLUMNS, INDEX_TABLES, resource
+from .rows import delete_index_rows, insert_index_tuples
+from .schema import resource
 
 if TYPE_CHECKING:
     from .repository import Repository
@@ -139,9 +140,7 @@ def _write_batch(
             )
             if result.rowcount != 1:
                 raise error("CH-2009", f"{p.rtype}/{p.rid} changed during the import; retry")
-        pks = [row.res_pk for row, _ in changed]
-        for table in INDEX_TABLES.values():
-            conn.execute(delete(table).where(table.c.res_pk.in_(pks)))
+        delete_index_rows(conn, [row.res_pk for row, _ in changed])
     if not versions:
         return counts
     insert_rows(
@@ -154,15 +153,7 @@ def _write_batch(
         ],
         backend,
     )
-    rows: dict[str, list[tuple[Any, ...]]] = {}
-    for pk, _, p, _, _ in versions:
-        for kind, values in p.index.items():
-            bucket = rows.setdefault(kind, [])
-            head = (pk, p.rtype)
-            bucket.extend([head + v for v in values])
-    for kind, batch in rows.items():
-        name = INDEX_TABLES[kind].name
-        insert_rows(conn, name, ("res_pk", "res_type", *INDEX_COLUMNS[kind]), batch, backend)
+    insert_index_tuples(conn, [(pk, p.rtype, p.index) for pk, _, p, _, _ in versions])
     counts.created += len(fresh)
     counts.updated += len(changed)
     return counts

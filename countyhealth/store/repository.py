@@ -42,6 +42,13 @@ from .ingest_write import ChunkCounts, write_chunk
 from .jobs import CallerJobs
 from .meta import check_id, with_meta
 from .patient_blocking import BlockingKeys, patient_candidates
+from .prepared_versions import (
+    PreparedVersion,
+    prepare_create,
+    prepare_update,
+    write_versions,
+)
+from .referrers import Stamp, referring_versions
 from .rows import (
     CurrentRow,
     NewVersion,
@@ -269,8 +276,23 @@ class Repository:
             " (ask the patient to grant access, or use break-glass in an emergency)",
         )
 
+    def check_writable(
+        self, rtype: str, rid: str, body: dict[str, Any], current: Stored | None
+    ) -> None:
+        """:meth:`_check_writable` outside a write, against the version ``current``."""
+        if compartment.is_patient_data(rtype) and self.caller.access != "all":
+            with self._reading() as conn:
+                self._check_writable(conn, rtype, rid, body, current)
+        elif rtype == "AuditEvent" and current is not None:
+            raise error("CH-4009", f"AuditEvent/{rid} cannot be changed or deleted")
+
     def _check_writable(
-        self, conn: Connection, rtype: str, rid: str, body: dict[str, Any], row: CurrentRow | None
+        self,
+        conn: Connection,
+        rtype: str,
+        rid: str,
+        body: dict[str, Any],
+        row: CurrentRow | Stored | None,
     ) -> None:
         """Writes follow the read rule for what exists, and residents write only their own."""
         if rtype == "AuditEvent" and row is not None:
@@ -287,7 +309,9 @@ class Repository:
             if not patients or any(p not in self.caller.patients for p in patients):
                 raise forbidden(f"{rtype}: residents may write only their own records")
 
-    def _custodian(self, body: dict[str, Any], row: CurrentRow | None) -> dict[str, Any]:
+    def custodian_tagged(
+        self, body: dict[str, Any], row: CurrentRow | Stored | None
+    ) -> dict[str, Any]:
         """The body with the custodian tag the server keeps: the first recorder's organisation
         for a caller bound to one; what the body says otherwise."""
         org = self.caller.organization
@@ -300,7 +324,7 @@ class Repository:
         return tagged
 
     @contextmanager
-    def _audited(
+    def audited_failure(
         self, interaction: str, rtype: str, entity: str | None, patients: list[str]
     ) -> Iterator[None]:
         """Audit a failure of the wrapped block (successes are audited by the block)."""
@@ -364,7 +388,7 @@ class Repository:
         """read: the current version; 404 when unknown, 410 when deleted."""
         self.check_type(rtype)
         patients = _self_patient(rtype, rid)
-        with self._audited("read", rtype, f"{rtype}/{rid}", patients):
+        with self.audited_failure("read", rtype, f"{rtype}/{rid}", patients):
             self.require(rtype, "read")
             with self._reading() as conn:
                 row = conn.execute(_READ_CURRENT, {"t": rtype, "i": rid}).first()
@@ -382,7 +406,7 @@ class Repository:
         self.check_type(rtype)
         entity = f"{rtype}/{rid}/_history/{version}"
         patients = _self_patient(rtype, rid)
-        with self._audited("vread", rtype, entity, patients):
+        with self.audited_failure("vread", rtype, entity, patients):
             self.require(rtype, "vread")
             if not (version.isascii() and version.isdigit() and len(version) <= 18):
                 raise error("CH-2003", f"{entity}: versions are whole numbers")
@@ -410,7 +434,7 @@ class Repository:
         entity = f"{query.type}/{query.id}" if query.id else None
         patients = _self_patient(rtype, query.id) if query.id else []
         audit_type = query.type or "Patient"  # system history may hold patient data
-        with self._audited(level, audit_type, entity, patients):
+        with self.audited_failure(level, audit_type, entity, patients):
             if query.type:
                 self.require(query.type, level)
                 types = None
@@ -463,7 +487,7 @@ class Repository:
         level = "search-type" if len(types) == 1 else "search-system"
         audit_type = types[0] if len(types) == 1 else "Patient"
         entity = f"{compartment_of[0]}/{compartment_of[1]}" if compartment_of else None
-        with self._audited(level, audit_type, entity, []):
+        with self.audited_failure(level, audit_type, entity, []):
             for rtype in types:
                 self.require(rtype, "search-type")
             check_usable(req, self.store.search_state.pending(conn=self._tx))
@@ -511,7 +535,7 @@ class Repository:
         """
         rtype = _resource_type(body)
         self.check_type(rtype)
-        with self._audited("create", rtype, rtype, []):
+        with self.audited_failure("create", rtype, rtype, []):
             self.require(rtype, "create")
             check_resource(body)
             rid = assigned_id or str(uuid.uuid4())
@@ -531,7 +555,7 @@ class Repository:
             The stored version and whether it was created.
         """
         self.check_type(rtype)
-        with self._audited("update", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+        with self.audited_failure("update", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
             self.require(rtype, "update")
             check_id(rid)
             body_type = _resource_type(body)
@@ -558,7 +582,7 @@ class Repository:
     def patch(self, rtype: str, rid: str, operations: Any, if_match: int | None = None) -> Stored:
         """patch with JSON Patch (RFC 6902), https://hl7.org/fhir/R4/http.html#patch."""
         self.check_type(rtype)
-        with self._audited("patch", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+        with self.audited_failure("patch", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
             self.require(rtype, "patch")
             try:
                 patch = jsonpatch.JsonPatch(operations)
@@ -571,7 +595,7 @@ class Repository:
                 raise error("CH-2012", f"not a JSON Patch document: {exc}") from exc
 
             def apply(conn: Connection) -> Stored:
-                row = current_row(conn, rtype, rid, lock=self._lock)
+                row = current_row(conn, rtype, rid, lock=self.lock_statement)
                 if row is None:
                     raise not_found(rtype, rid)
                 if row.deleted or row.content is None:
@@ -594,11 +618,11 @@ class Repository:
     def delete(self, rtype: str, rid: str, if_match: int | None = None) -> Stored | None:
         """delete (soft): later reads answer 410. Returns None when there was nothing to delete."""
         self.check_type(rtype)
-        with self._audited("delete", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
+        with self.audited_failure("delete", rtype, f"{rtype}/{rid}", _self_patient(rtype, rid)):
             self.require(rtype, "delete")
 
             def remove(conn: Connection) -> Stored | None:
-                row = current_row(conn, rtype, rid, lock=self._lock)
+                row = current_row(conn, rtype, rid, lock=self.lock_statement)
                 if row is None or row.deleted:
                     if if_match is not None:
                         raise error("CH-2008", f"{rtype}/{rid} has no current version to match")
@@ -613,7 +637,7 @@ class Repository:
                 insert_history(conn, [(row.res_pk, version)])
                 replace_index_rows(conn, [(row.res_pk, version)], self.store.extract)
                 stored = Stored(rtype, rid, version.version_id, now, True, None, "DELETE")
-                self._audit_in_tx(conn, "delete", stored, previous)
+                self.audit_write(conn, "delete", stored, previous)
                 return stored
 
             return self.write(remove)
@@ -641,6 +665,30 @@ class Repository:
     def put_many(self, resources: Sequence[dict[str, Any]]) -> list[Stored]:
         """Store many resources with their own ids in one transaction (see :mod:`.bulk`)."""
         return put_many(self, resources)
+
+    def prepare_create(
+        self, body: dict[str, Any], assigned_id: str | None = None
+    ) -> PreparedVersion:
+        """Check and index a create now, store it later (see :mod:`.prepared_versions`)."""
+        return prepare_create(self, body, assigned_id)
+
+    def prepare_update(self, current: Stored, body: dict[str, Any]) -> PreparedVersion:
+        """Check and index an update of ``current`` now, store it later if ``current`` is still
+        the latest version (see :mod:`.prepared_versions`)."""
+        return prepare_update(self, current, body)
+
+    def write_versions(self, versions: Sequence[PreparedVersion]) -> list[Stored]:
+        """Store prepared versions in one unit of work (see :mod:`.prepared_versions`)."""
+        return write_versions(self, versions)
+
+    def referring_versions(self, rtype: str, param: str, target: str) -> Stamp:
+        """The ``(id, version)`` of every ``rtype`` whose reference ``param`` points at
+        ``target`` (see :mod:`.referrers`); for the platform's checks, not audited as a read."""
+        if self.caller.access != "all":
+            raise forbidden("referring_versions answers only for the platform")
+        self.require(rtype, "search-type")
+        with self._reading() as conn:
+            return referring_versions(conn, rtype, param, target)
 
     def write_prepared(self, chunk: PreparedChunk) -> ChunkCounts:
         """Store a chunk prepared for import in one transaction (see :mod:`.ingest_write`)."""
@@ -679,7 +727,8 @@ class Repository:
 
     # ------------------------------------------------------------------ internals
 
-    def _lock(self, stmt: Any) -> Any:
+    def lock_statement(self, stmt: Any) -> Any:
+        """``stmt`` made to lock the rows it reads until the transaction ends (PostgreSQL)."""
         return lock_for_update(stmt, self.store.engines.backend)
 
     def write(self, work: Callable[[Connection], T]) -> T:
@@ -726,7 +775,7 @@ class Repository:
         row: CurrentRow | None = None,
     ) -> Stored:
         if row is None and method != "POST":
-            row = current_row(conn, rtype, rid, lock=self._lock)
+            row = current_row(conn, rtype, rid, lock=self.lock_statement)
         now = self.store.clock.now_us()
         if row is None:
             if if_match is not None:
@@ -739,7 +788,7 @@ class Repository:
         if rtype == "Task":
             previous = orjson.loads(row.content) if row is not None and row.content else None
             check_task_write(previous, body)
-        document = with_meta(self._custodian(body, row), rid, version_id, format_instant(now))
+        document = with_meta(self.custodian_tagged(body, row), rid, version_id, format_instant(now))
         content = orjson.dumps(document)
         version = NewVersion(
             rtype, rid, version_id, now, "POST" if row is None else method, content, document
@@ -756,21 +805,29 @@ class Repository:
         replace_index_rows(conn, [(res_pk, version)], self.store.extract, fresh=fresh)
         stored = Stored(rtype, rid, version_id, now, False, content, version.method)
         interaction = {"POST": "create", "PUT": "update", "PATCH": "patch"}[method]
-        self._audit_in_tx(conn, interaction, stored, document)
+        self.audit_write(conn, interaction, stored, document)
         return stored
 
-    def _audit_in_tx(
+    def audit_write(
         self, conn: Connection, interaction: str, stored: Stored, document: dict[str, Any]
     ) -> None:
-        if compartment.is_patient_data(stored.type):
-            patients = compartment.patient_ids(document) if document else []
-            if stored.type == "Patient" and not patients:
-                patients = [stored.id]
-            entity = f"{stored.reference}/_history/{stored.version}"
-            event = self.audit_event(
-                interaction, 201 if stored.version == 1 else 200, entity, patients
-            )
+        """Insert the AuditEvent of a successful write, in the write's transaction."""
+        event = self.write_event(interaction, stored.type, stored.id, stored.version, document)
+        if event is not None:
             self.store.audit.write_now(conn, [event])
+
+    def write_event(
+        self, interaction: str, rtype: str, rid: str, version: int, document: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The AuditEvent of a successful write of ``rtype/rid`` at ``version``; None when the
+        resource is not patient data."""
+        if not compartment.is_patient_data(rtype):
+            return None
+        patients = compartment.patient_ids(document) if document else []
+        if rtype == "Patient" and not patients:
+            patients = [rid]
+        entity = f"{rtype}/{rid}/_history/{version}"
+        return self.audit_event(interaction, 201 if version == 1 else 200, entity, patients)
 
     def _audit_success(self, interaction: str, stored: Stored) -> None:
         if compartment.is_patient_data(stored.type):
