@@ -84,10 +84,12 @@ class Settings(BaseSettings):
         10, ge=1, description="Connections kept per worker process (PostgreSQL)."
     )
     worker_threads: int = Field(
-        40,
+        8,
         ge=1,
-        description="Threads per worker process that run blocking work (database reads and "
-        "writes) for requests.",
+        description="Threads per worker process that run requests' blocking work (database "
+        "reads and writes). SQLite takes one writer at a time and PostgreSQL at most "
+        "COUNTYHEALTH_DB_POOL_SIZE connections per process, so more threads only queue inside "
+        "the process; fewer let a crowd's first writes start sooner (docs/performance.md).",
     )
     log_level: str = Field("info", description="Log level of the server (debug, info, warning).")
     bulk_dir: str = Field(
