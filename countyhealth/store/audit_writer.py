@@ -32,7 +32,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import DataError as StatementDataError
 
 from .audit import audit_versions
-from .rows import IndexExtractor, insert_new_resources
+from .rows import IndexExtractor, index_tuples, insert_new_resources
 from .schema import resource
 
 log = logging.getLogger(__name__)
@@ -221,11 +221,15 @@ class AuditWriter:
             self._commit(batch)
 
     def _commit(self, events: list[dict[str, Any]]) -> None:
+        # stamped and indexed before the write lock is taken, which every request that writes
+        # waits for: the lock is held for the inserts only
+        versions = audit_versions(events, self._now_us())
+        index = [index_tuples(self._extract, v.parsed) for v in versions if v.parsed is not None]
         attempt = 0
         while True:
             try:
                 with self._begin_write() as conn:
-                    self.write_now(conn, events)
+                    insert_new_resources(conn, versions, self._extract, index)
                 break
             except DataError:
                 # The database refuses something inside an event (not a passing fault):

@@ -231,12 +231,19 @@ def replace_index_rows(
 
 
 def insert_new_resources(
-    conn: Connection, versions: Sequence[NewVersion], extract: IndexExtractor
+    conn: Connection,
+    versions: Sequence[NewVersion],
+    extract: IndexExtractor,
+    index: Sequence[IndexTuples] | None = None,
 ) -> list[int]:
     """Insert brand-new resources (version 1) with history and index rows, in bulk.
 
     One multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues", on SQLite and
     PostgreSQL alike) returns the keys in parameter order.
+
+    Args:
+        index: the versions' index rows, extracted beforehand (outside the transaction);
+            None extracts them here.
     """
     if not versions:
         return []
@@ -247,5 +254,10 @@ def insert_new_resources(
     pks = [int(pk) for pk in result.scalars()]
     pairs = list(zip(pks, versions, strict=True))
     insert_history(conn, pairs)
-    replace_index_rows(conn, pairs, extract, fresh=True)
+    if index is None:
+        replace_index_rows(conn, pairs, extract, fresh=True)
+    else:
+        insert_index_tuples(
+            conn, [(pk, v.rtype, rows) for (pk, v), rows in zip(pairs, index, strict=True)]
+        )
     return pks
