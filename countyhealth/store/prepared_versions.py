@@ -12,7 +12,6 @@ those of :meth:`Repository.create` and :meth:`Repository.update`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from ..errors import error
 from ..fhir.instant import format_instant
 from ..fhir.task_workflow import check_task_write
 from ..fhir.validation import check_resource
-from .meta import check_id, with_meta
+from .meta import with_meta
 from .rows import (
     IndexTuples,
     NewVersion,
@@ -65,13 +64,9 @@ def prepare_create(
     repo: Repository, body: dict[str, Any], assigned_id: str | None = None
 ) -> PreparedVersion:
     """What :meth:`Repository.create` would store, checked now and written later."""
-    rtype = str(body.get("resourceType"))
-    repo.check_type(rtype)
+    rtype = repo.body_type(body)
     with repo.audited_failure("create", rtype, rtype, []):
-        repo.require(rtype, "create")
-        check_resource(body)
-        rid = assigned_id or str(uuid.uuid4())
-        check_id(rid)
+        rid = repo.checked_new_id(rtype, body, assigned_id)
         repo.check_writable(rtype, rid, body, None)
         if rtype == "Task":
             check_task_write(None, body)

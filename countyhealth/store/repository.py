@@ -533,14 +533,24 @@ class Repository:
                 entries their ids first, so that other entries can refer to them
                 (https://hl7.org/fhir/R4/http.html#trules). It must be new.
         """
+        rtype = self.body_type(body)
+        with self.audited_failure("create", rtype, rtype, []):
+            rid = self.checked_new_id(rtype, body, assigned_id)
+            return self.write(lambda conn: self._put_version(conn, rtype, rid, body, None, "POST"))
+
+    def body_type(self, body: Any) -> str:
+        """The resource type a request body holds (CH-1002, CH-2004 when it holds none)."""
         rtype = _resource_type(body)
         self.check_type(rtype)
-        with self.audited_failure("create", rtype, rtype, []):
-            self.require(rtype, "create")
-            check_resource(body)
-            rid = assigned_id or str(uuid.uuid4())
-            check_id(rid)
-            return self.write(lambda conn: self._put_version(conn, rtype, rid, body, None, "POST"))
+        return rtype
+
+    def checked_new_id(self, rtype: str, body: dict[str, Any], assigned_id: str | None) -> str:
+        """The checks of a create that need no database (scope, validation, id); the new id."""
+        self.require(rtype, "create")
+        check_resource(body)
+        rid = assigned_id or str(uuid.uuid4())
+        check_id(rid)
+        return rid
 
     def update(
         self,
