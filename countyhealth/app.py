@@ -27,6 +27,7 @@ from .bulk import BulkWorker
 from .config import Settings
 from .fhir import compartment, definitions
 from .fhir.validation import precompile
+from .operations import operations
 from .recognition import catalogue
 from .security.clients import token_endpoint
 from .store import Store
@@ -38,6 +39,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings()
     # policy data is checked before anything is served: a bad catalogue stops the start
     catalogue(settings)
+    # the operation modules register themselves on first use: load them now, not in the
+    # first request (which would otherwise pay the imports)
+    operations()
     store = store or Store.open(settings)
 
     @asynccontextmanager

@@ -286,25 +286,24 @@ def _taken(slot: PoolSlot, status: str, holder: str | None = None) -> dict[str, 
     return body
 
 
-def _checked_before_taking(
+def _caller_checks(
     repo: Repository, request: BookingRequest
-) -> tuple[Channel, Repository, datetime, PoolSlot]:
+) -> tuple[Channel, Repository, datetime]:
     repo.require("Appointment", "create")
     channel = booking_channel(repo.caller, request.patient, request.channel)
     platform = repo.elevated()
     now = _now(repo)
     if repo.caller.access != "compartment":  # a resident's patients come from their account
         platform.read("Patient", request.patient)
-    slot = read_slot(platform, request.slot)
-    _check_slot(platform, slot, request.patient, channel, now)
-    return channel, platform, now, slot
+    return channel, platform, now
 
 
 def refuse_early(repo: Repository, request: BookingRequest) -> None:
     """The refusals :func:`book` can give from a read of the slot, without a transaction (a
     slot taken, closed, ended, not released or reserved; no right to book): for a crowd,
     where most attempts find their slot already taken. :func:`book` checks them again."""
-    _checked_before_taking(repo, request)
+    channel, platform, now = _caller_checks(repo, request)
+    _check_slot(platform, read_slot(platform, request.slot), request.patient, channel, now)
 
 
 def book(repo: Repository, request: BookingRequest) -> Stored:
@@ -316,18 +315,17 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
             or another slot of the department that day), CH-9107 (suspended),
             CH-9113 (too many open appointments), CH-9114 (bad request), CH-4003/CH-4013.
     """
-    channel, platform, now, seen = _checked_before_taking(repo, request)
-    _check_referral(repo, request, channel)
-    rules = pool_rules(now.date())
-    # the service and room of the slot's Schedule are reference data: read them before taking
-    # the write lock, which every other booking waits for
-    service, room = schedule_actors(platform, seen)
+    channel, platform, now = _caller_checks(repo, request)
     patient = f"Patient/{request.patient}"
-    with slot_gate(seen.id):
-        current = _slot_version(platform, seen.id)
+    # Attempts on one slot go through this process one at a time: the others find it taken
+    # with one read instead of queueing for the write lock.
+    with slot_gate(request.slot):
+        current = _slot_version(platform, request.slot)
         slot = PoolSlot.of(current.resource, current.version)
-        if slot.version != seen.version:  # booked or changed while this waited at the gate
-            _check_slot(platform, slot, request.patient, channel, now)
+        _check_slot(platform, slot, request.patient, channel, now)
+        _check_referral(repo, request, channel)
+        rules = pool_rules(now.date())
+        service, room = schedule_actors(platform, slot)
         # Everything that needs no lock is done first: the patient's limits (confirmed inside
         # the transaction by the stamp of their appointments) and both resources, validated
         # and indexed. The transaction then only writes rows.
