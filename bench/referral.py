@@ -480,6 +480,7 @@ def main() -> None:
         "summary_lines_mean": round(counts.get("summary_lines", 0) / timed, 1) if timed else 0,
         "seed": seed,
     }
+    out["county"] = "built" if build_seconds is not None else "reused"
     if build_seconds is not None:
         out["build_seconds"] = round(build_seconds, 1)
     print(json.dumps(out))

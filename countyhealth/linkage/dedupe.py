@@ -63,6 +63,11 @@ class DedupeReport:
     def total_seconds(self) -> float:
         return sum(self.seconds.values())
 
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The steps that ran, in order (``read``, ``predict`` and, unless a dry run, ``apply``)."""
+        return tuple(self.seconds)
+
 
 @dataclass(frozen=True, slots=True)
 class Hooks:
