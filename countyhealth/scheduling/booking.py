@@ -20,8 +20,7 @@ from typing import Any
 from ..errors import OperationOutcomeError, error, not_found
 from ..fhir import systems
 from ..fhir.consent_grants import with_custodian
-from ..records.query import find
-from ..store import Repository, Stored
+from ..store import Repository, Stored, stamp_of
 from .calendar import fhir_datetime, local_now, parse_datetime
 from .entitlement import Channel, booking_channel, require_privilege
 from .pool import PoolSlot, holder_key
@@ -131,19 +130,20 @@ def _check_referral(repo: Repository, request: BookingRequest, channel: Channel)
 
 def _recent_appointments(repo: Repository, patient: str, now: datetime) -> list[dict[str, Any]]:
     """The patient's appointments that are open or were missed within the no-show window (one
-    search serves both the limits and the suspension)."""
+    read serves both the limits and the suspension)."""
+    return _recent(repo, repo.referring("Appointment", "patient", f"Patient/{patient}"), now)
+
+
+def _recent(repo: Repository, appointments: list[Stored], now: datetime) -> list[dict[str, Any]]:
+    """Of a patient's appointments, those open or missed within the no-show window."""
     days = repo.store.settings.booking_no_show_window_days
-    found = find(
-        repo,
-        "Appointment",
-        [
-            ("patient", f"Patient/{patient}"),
-            ("status", ",".join((*OPEN, "noshow"))),
-            ("date", f"ge{(now - timedelta(days=days + 1)).date().isoformat()}"),
-        ],
-        count=200,
-    )
-    return found.resources
+    since = (now - timedelta(days=days + 1)).date()
+    return [
+        a.resource
+        for a in appointments
+        if a.resource.get("status") in (*OPEN, "noshow")
+        and parse_datetime(a.resource["start"]).date() >= since
+    ]
 
 
 def _service_ref(appointment: dict[str, Any]) -> str:
@@ -157,13 +157,15 @@ def _service_ref(appointment: dict[str, Any]) -> str:
 def _check_patient(
     repo: Repository,
     patient: str,
+    appointments: list[Stored],
     service_id: str,
     slot: PoolSlot,
     channel: Channel,
     rules: PoolRules,
     now: datetime,
 ) -> None:
-    recent = _recent_appointments(repo, patient, now)
+    """The patient's limits, from all their appointments (:meth:`Repository.referring`)."""
+    recent = _recent(repo, appointments, now)
     held = [a for a in recent if a.get("status") in OPEN and parse_datetime(a["end"]) > now]
     same_day = [
         a
@@ -329,8 +331,10 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
         # Everything that needs no lock is done first: the patient's limits (confirmed inside
         # the transaction by the stamp of their appointments) and both resources, validated
         # and indexed. The transaction then only writes rows.
-        stamp = platform.referring_versions("Appointment", "patient", patient)
-        _check_patient(platform, request.patient, str(service["id"]), slot, channel, rules, now)
+        mine = platform.referring("Appointment", "patient", patient)
+        stamp = stamp_of(mine)
+        service_id = str(service["id"])
+        _check_patient(platform, request.patient, mine, service_id, slot, channel, rules, now)
         holder = holder_key(repo.store.settings.secret_key, request.patient)
         taken = platform.prepare_update(
             current, _taken(slot, "busy-tentative" if request.hold else "busy", holder)
@@ -341,8 +345,9 @@ def book(repo: Repository, request: BookingRequest) -> Stored:
         with platform.transaction():
             platform.lock("Patient", request.patient)
             if platform.referring_versions("Appointment", "patient", patient) != stamp:
+                mine = platform.referring("Appointment", "patient", patient)
                 _check_patient(
-                    platform, request.patient, str(service["id"]), slot, channel, rules, now
+                    platform, request.patient, mine, service_id, slot, channel, rules, now
                 )
             try:
                 stored = platform.write_versions([taken, appointment])[1]

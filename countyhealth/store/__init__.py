@@ -8,6 +8,7 @@ from .jobs import CallerJobs, Job, JobStore
 from .migrate import migrate
 from .patient_blocking import BlockingKeys
 from .prepared_versions import PreparedVersion
+from .referrers import stamp_of
 from .repository import Repository
 from .scopes import Scopes
 from .store import Store
@@ -32,5 +33,6 @@ __all__ = [
     "Stored",
     "UserAccount",
     "migrate",
+    "stamp_of",
     "system_caller",
 ]

@@ -48,7 +48,7 @@ from .prepared_versions import (
     prepare_update,
     write_versions,
 )
-from .referrers import Stamp, referring_versions
+from .referrers import Stamp, referring_resources, referring_versions
 from .rows import (
     CurrentRow,
     NewVersion,
@@ -690,6 +690,24 @@ class Repository:
     def write_versions(self, versions: Sequence[PreparedVersion]) -> list[Stored]:
         """Store prepared versions in one unit of work (see :mod:`.prepared_versions`)."""
         return write_versions(self, versions)
+
+    def referring(self, rtype: str, param: str, target: str) -> list[Stored]:
+        """The current ``rtype`` resources whose reference ``param`` points at ``target`` — the
+        search ``[rtype]?[param]=[target]`` as one indexed read, for the platform's checks
+        (see :mod:`.referrers`); audited like that search."""
+        if self.caller.access != "all":
+            raise forbidden("referring answers only for the platform")
+        self.require(rtype, "search-type")
+        with self._reading() as conn:
+            found = referring_resources(conn, rtype, param, target)
+        if compartment.is_patient_data(rtype):
+            involved: list[str] = []
+            for item in found:
+                involved.extend(
+                    p for p in compartment.patient_ids(item.resource) if p not in involved
+                )
+            self._record("search-type", 200, None, involved, query=f"{rtype}?{param}={target}")
+        return found
 
     def referring_versions(self, rtype: str, param: str, target: str) -> Stamp:
         """The ``(id, version)`` of every ``rtype`` whose reference ``param`` points at

@@ -111,31 +111,3 @@ def test_preparing_needs_the_scope_of_the_write(repo: Repository) -> None:
     with pytest.raises(OperationOutcomeError) as exc:
         reader.prepare_create(appointment("p1"))
     assert exc.value.status == 403
-
-
-def test_the_stamp_of_a_patients_appointments_follows_their_writes(repo: Repository) -> None:
-    stamp = repo.referring_versions("Appointment", "patient", "Patient/p1")
-    assert stamp == ()
-    first = repo.create(appointment("p1"))
-    repo.create(appointment("p2"))
-    stamp = repo.referring_versions("Appointment", "patient", "Patient/p1")
-    assert stamp == ((first.id, 1),)
-    repo.update("Appointment", first.id, {**appointment("p1", "cancelled"), "id": first.id})
-    assert repo.referring_versions("Appointment", "patient", "Patient/p1") == ((first.id, 2),)
-    repo.delete("Appointment", first.id)
-    assert repo.referring_versions("Appointment", "patient", "Patient/p1") == ()
-
-
-def test_only_the_platform_reads_the_stamp(repo: Repository) -> None:
-    clinic = repo.store.repository(
-        Caller(
-            kind="user",
-            id="doctor",
-            scopes=Scopes.parse("user/*.cruds"),
-            access="organization",
-            organization="Organization/o1",
-        )
-    )
-    with pytest.raises(OperationOutcomeError) as exc:
-        clinic.referring_versions("Appointment", "patient", "Patient/p1")
-    assert exc.value.status == 403
