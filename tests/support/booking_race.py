@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from bench.loadgen import build_get, read_response
+from bench.loadgen import build_get, loop_runner, read_response
 from countyhealth.api.auth import issue_token
 from countyhealth.config import Settings
 from countyhealth.fhir import systems
@@ -175,7 +175,7 @@ async def _crowd(host: str, port: int, requests: list[bytes]) -> CrowdResult:
 def _run(requests: list[bytes], host: str, port: int) -> CrowdResult:
     """The crowd on its own event loop in its own thread (the caller may be inside a loop)."""
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _crowd(host, port, requests)).result()
+        return pool.submit(loop_runner(), _crowd(host, port, requests)).result()
 
 
 def book_crowd(host: str, port: int, attempts: list[Attempt]) -> CrowdResult:
