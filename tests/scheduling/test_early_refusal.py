@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from countyhealth.errors import OperationOutcomeError
 from countyhealth.scheduling import BookingRequest, book, refuse_early
 from countyhealth.scheduling.slot_gate import gates_open, slot_gate
+from countyhealth.store import Repository
 
 from .conftest import Pool
 
@@ -86,3 +88,29 @@ def test_the_gate_holds_one_slot_and_lets_others_pass() -> None:
     waiter.join()
     assert order == ["other slot", "first out", "second in"]
     assert gates_open() == 0
+
+
+def test_a_booking_made_after_the_limits_were_checked_is_seen_before_writing(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The patient's limits are checked before the transaction; one of their bookings that
+    commits in between changes the stamp of their appointments, so the transaction checks
+    again and refuses the second appointment at the department that day."""
+    patient = pool.patients[1]
+    first, second = _public(pool, 1), _public(pool, 2)
+    prepare = Repository.prepare_create
+    interleaved: list[str] = []
+
+    def book_meanwhile(repo: Repository, body: dict, assigned_id: str | None = None) -> Any:
+        if not interleaved:  # the other booking commits after the check, before the write
+            interleaved.append("booking")  # (before: the other booking prepares too)
+            book(pool.as_resident(patient), BookingRequest(second, patient))
+        return prepare(repo, body, assigned_id)
+
+    monkeypatch.setattr(Repository, "prepare_create", book_meanwhile)
+    with pytest.raises(OperationOutcomeError) as refused:
+        book(pool.as_resident(patient), BookingRequest(first, patient))
+    assert refused.value.code == "CH-9106"
+    assert pool.repo.read("Slot", first).resource["status"] == "free"
+    assert pool.repo.read("Slot", second).resource["status"] == "busy"
+    assert len(interleaved) == 1
