@@ -1,5 +1,6 @@
-"""The crowd paths of $book: the early refusal read from the slot alone, and the per-process
-gate that keeps attempts on one slot from queueing for the write lock."""
+"""The crowd paths of $book: the early refusal read from the slot alone, the per-process gate
+that keeps attempts on one slot from queueing for the write lock, and the patient's limits
+checked before the transaction and confirmed inside it."""
 
 from __future__ import annotations
 
