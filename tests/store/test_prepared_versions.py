@@ -10,6 +10,8 @@ from countyhealth.fhir.search_request import parse_search
 from countyhealth.store import HistoryQuery, Repository, Scopes
 from countyhealth.store.context import Caller
 
+from .bodies import appointment
+
 SLOT = {
     "resourceType": "Slot",
     "id": "s1",
@@ -18,17 +20,6 @@ SLOT = {
     "start": "2026-12-08T08:00:00+08:00",
     "end": "2026-12-08T08:10:00+08:00",
 }
-
-
-def appointment(patient: str, status: str = "booked") -> dict:
-    return {
-        "resourceType": "Appointment",
-        "status": status,
-        "start": "2026-12-08T08:00:00+08:00",
-        "end": "2026-12-08T08:10:00+08:00",
-        "slot": [{"reference": "Slot/s1"}],
-        "participant": [{"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"}],
-    }
 
 
 def ids(repo: Repository, rtype: str, *params: tuple[str, str]) -> list[str]:

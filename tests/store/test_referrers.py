@@ -8,15 +8,7 @@ from countyhealth.errors import OperationOutcomeError
 from countyhealth.store import HistoryQuery, Repository, Scopes, stamp_of
 from countyhealth.store.context import Caller
 
-
-def appointment(patient: str, status: str = "booked") -> dict:
-    return {
-        "resourceType": "Appointment",
-        "status": status,
-        "start": "2026-12-08T08:00:00+08:00",
-        "end": "2026-12-08T08:10:00+08:00",
-        "participant": [{"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"}],
-    }
+from .bodies import appointment
 
 
 def test_the_stamp_of_a_patients_appointments_follows_their_writes(repo: Repository) -> None:
