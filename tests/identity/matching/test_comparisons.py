@@ -7,22 +7,12 @@ from datetime import date
 
 import pytest
 
-from countyhealth.identity.matching import LEVELS, MatchFeatures, compare
+from countyhealth.identity.matching import LEVELS, compare
 from countyhealth.identity.matching.comparisons import one_slip, within_one_edit
 
-BASE = MatchFeatures(
-    id="Patient/a",
-    name="张晓明",
-    pinyin="zhangxiaoming",
-    birth_date=date(1980, 3, 7),
-    sex="male",
-    id_number="110105198003070012",
-    id_valid=True,
-    phones=("13800138000",),
-    township="石桥镇",
-    village="青山村",
-    guardian="王芳",
-)
+from .records import ZHANG
+
+BASE = replace(ZHANG, guardian="王芳")
 
 
 def _levels(**changes: object) -> dict[str, str | None]:

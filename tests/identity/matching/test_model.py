@@ -15,18 +15,9 @@ from countyhealth.identity.matching import (
     probability,
 )
 
-A = MatchFeatures(
-    id="Patient/a",
-    name="张晓明",
-    pinyin="zhangxiaoming",
-    birth_date=date(1980, 3, 7),
-    sex="male",
-    id_number="110105198003070012",
-    id_valid=True,
-    phones=("13800138000",),
-    township="石桥镇",
-    village="青山村",
-)
+from .records import ZHANG
+
+A = ZHANG
 GRADES = {"certain": 0.999, "probable": 0.95, "possible": 0.5}
 
 
