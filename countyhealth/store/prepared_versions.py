@@ -97,14 +97,13 @@ def _prepared(
     document = with_meta(body, rid, version_id, "")
     interaction = "create" if base is None else "update"
     event = repo.write_event(interaction, rtype, rid, version_id, document)
+    extract = repo.store.extract
     audit = None
     if event is not None:
         event = with_meta(event, event["id"], 1, "")
-        extract = repo.store.extract
         audit = PreparedVersion(
             "AuditEvent", event["id"], None, event, index_tuples(extract, event)
         )
-    extract = repo.store.extract
     return PreparedVersion(rtype, rid, base, document, index_tuples(extract, document), audit)
 
 

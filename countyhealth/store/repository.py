@@ -511,14 +511,9 @@ class Repository:
                     page.suppressed = page.suppressed or not all(allowed)
                     page.included = [s for s, ok in zip(page.included, allowed, strict=True) if ok]
             page.suppressed = page.suppressed or row_rule is not None
-        involved: list[str] = []
-        touched = any(compartment.is_patient_data(t) for t in types)
-        for item in [*page.entries, *page.included]:
-            if compartment.is_patient_data(item.type):
-                touched = True
-                for pid in compartment.patient_ids(item.resource):
-                    if pid not in involved:
-                        involved.append(pid)
+        items = [*page.entries, *page.included]
+        involved = _patients_in(items)
+        touched = any(compartment.is_patient_data(t) for t in [*types, *(i.type for i in items)])
         if touched:
             self._record(level, 200, entity, involved, query=query_string or None)
         return page
@@ -695,28 +690,25 @@ class Repository:
         """The current ``rtype`` resources whose reference ``param`` points at ``target`` — the
         search ``[rtype]?[param]=[target]`` as one indexed read, for the platform's checks
         (see :mod:`.referrers`); audited like that search."""
-        if self.caller.access != "all":
-            raise forbidden("referring answers only for the platform")
-        self.require(rtype, "search-type")
+        self._platform_search("referring", rtype)
         with self._reading() as conn:
             found = referring_resources(conn, rtype, param, target)
         if compartment.is_patient_data(rtype):
-            involved: list[str] = []
-            for item in found:
-                involved.extend(
-                    p for p in compartment.patient_ids(item.resource) if p not in involved
-                )
-            self._record("search-type", 200, None, involved, query=f"{rtype}?{param}={target}")
+            query = f"{rtype}?{param}={target}"
+            self._record("search-type", 200, None, _patients_in(found), query=query)
         return found
 
     def referring_versions(self, rtype: str, param: str, target: str) -> Stamp:
         """The ``(id, version)`` of every ``rtype`` whose reference ``param`` points at
         ``target`` (see :mod:`.referrers`); for the platform's checks, not audited as a read."""
-        if self.caller.access != "all":
-            raise forbidden("referring_versions answers only for the platform")
-        self.require(rtype, "search-type")
+        self._platform_search("referring_versions", rtype)
         with self._reading() as conn:
             return referring_versions(conn, rtype, param, target)
+
+    def _platform_search(self, what: str, rtype: str) -> None:
+        if self.caller.access != "all":
+            raise forbidden(f"{what} answers only for the platform")
+        self.require(rtype, "search-type")
 
     def write_prepared(self, chunk: PreparedChunk) -> ChunkCounts:
         """Store a chunk prepared for import in one transaction (see :mod:`.ingest_write`)."""
@@ -871,6 +863,17 @@ def _resource_type(body: Any) -> str:
     if not isinstance(rtype, str):
         raise error("CH-2004", "the body has no resourceType", "resourceType")
     return rtype
+
+
+def _patients_in(items: Sequence[Stored]) -> list[str]:
+    """The patients the patient data among ``items`` belongs to, in order of appearance."""
+    involved: list[str] = []
+    for item in items:
+        if compartment.is_patient_data(item.type):
+            for pid in compartment.patient_ids(item.resource):
+                if pid not in involved:
+                    involved.append(pid)
+    return involved
 
 
 def _self_patient(rtype: str, rid: str | None) -> list[str]:

@@ -26,15 +26,17 @@ _CURRENT = select(
 ).where(resource.c.res_type == bindparam("t"), resource.c.res_id == bindparam("i"))
 _INSERT_RESOURCE = insert(resource)
 _INSERT_HISTORY = insert(resource_history)
+#: what an update sets on the current row (bound by :func:`_new_values`)
+_NEW_VALUES: dict[str, Any] = {
+    "version_id": bindparam("new_version"),
+    "last_updated_us": bindparam("new_updated"),
+    "deleted": bindparam("new_deleted"),
+    "content": bindparam("new_content"),
+}
 _UPDATE_CURRENT = (
     update(resource)
     .where(and_(resource.c.res_pk == bindparam("key"), resource.c.version_id == bindparam("was")))
-    .values(
-        version_id=bindparam("new_version"),
-        last_updated_us=bindparam("new_updated"),
-        deleted=bindparam("new_deleted"),
-        content=bindparam("new_content"),
-    )
+    .values(_NEW_VALUES)
 )
 _UPDATE_IF_CURRENT = (
     update(resource)
@@ -46,12 +48,7 @@ _UPDATE_IF_CURRENT = (
             resource.c.deleted == False,  # noqa: E712 (SQL, not Python)
         )
     )
-    .values(
-        version_id=bindparam("new_version"),
-        last_updated_us=bindparam("new_updated"),
-        deleted=bindparam("new_deleted"),
-        content=bindparam("new_content"),
-    )
+    .values(_NEW_VALUES)
     .returning(resource.c.res_pk)
 )
 _DELETE_INDEX_ROWS = [
@@ -109,6 +106,16 @@ def _resource_row(v: NewVersion) -> dict[str, Any]:
     }
 
 
+def _new_values(v: NewVersion) -> dict[str, Any]:
+    """The parameters of :data:`_NEW_VALUES` for version ``v``."""
+    return {
+        "new_version": v.version_id,
+        "new_updated": v.last_updated_us,
+        "new_deleted": v.content is None,
+        "new_content": v.content,
+    }
+
+
 def insert_first_version(conn: Connection, v: NewVersion) -> int:
     """Insert a resource that has no row yet; returns its res_pk."""
     key = conn.execute(_INSERT_RESOURCE, _resource_row(v)).inserted_primary_key
@@ -120,14 +127,7 @@ def update_current(conn: Connection, res_pk: int, expected_version: int, v: NewV
     """Move the current row to ``v`` if it is still at ``expected_version``."""
     result = conn.execute(
         _UPDATE_CURRENT,
-        {
-            "key": res_pk,
-            "was": expected_version,
-            "new_version": v.version_id,
-            "new_updated": v.last_updated_us,
-            "new_deleted": v.content is None,
-            "new_content": v.content,
-        },
+        {"key": res_pk, "was": expected_version, **_new_values(v)},
     )
     return result.rowcount == 1
 
@@ -137,15 +137,7 @@ def update_if_current(conn: Connection, expected_version: int, v: NewVersion) ->
     (one statement); its res_pk, or None when it has moved on."""
     key = conn.execute(
         _UPDATE_IF_CURRENT,
-        {
-            "t": v.rtype,
-            "i": v.rid,
-            "was": expected_version,
-            "new_version": v.version_id,
-            "new_updated": v.last_updated_us,
-            "new_deleted": v.content is None,
-            "new_content": v.content,
-        },
+        {"t": v.rtype, "i": v.rid, "was": expected_version, **_new_values(v)},
     ).scalar()
     return None if key is None else int(key)
 
