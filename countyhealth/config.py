@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         30000, ge=0, description="How long an SQLite connection waits for the write lock."
     )
+    sqlite_checkpoint_ms: float = Field(
+        200.0,
+        ge=0,
+        description="How often a background thread of each process checkpoints SQLite's "
+        "write-ahead log into the database file (PASSIVE: it waits for no reader or writer). "
+        "0: SQLite's automatic checkpoints instead, run inside the commit that takes the log "
+        "over 1,000 pages.",
+    )
     db_pool_size: int = Field(
         10, ge=1, description="Connections kept per worker process (PostgreSQL)."
     )
@@ -88,7 +96,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Threads per worker process that run requests' blocking work (database "
         "reads and writes). SQLite takes one writer at a time and PostgreSQL at most "
-        "COUNTYHEALTH_DB_POOL_SIZE connections per process, so more threads only queue inside "
+        "`COUNTYHEALTH_DB_POOL_SIZE` connections per process, so more threads only queue inside "
         "the process; fewer let a crowd's first writes start sooner (docs/performance.md).",
     )
     log_level: str = Field("info", description="Log level of the server (debug, info, warning).")

@@ -73,7 +73,7 @@ def _sqlite_engines(settings: Settings) -> Engines:
     url = f"sqlite:///{Path(path)}"
     timeout_s = settings.sqlite_busy_timeout_ms / 1000
 
-    def build(begin: str | None, pool: Any, **pool_args: Any) -> Engine:
+    def build(begin: str | None, pool: Any, *pragmas: str, **pool_args: Any) -> Engine:
         engine = create_engine(
             url,
             poolclass=pool,
@@ -90,6 +90,8 @@ def _sqlite_engines(settings: Settings) -> Engines:
             cur.execute(f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA cache_size=-65536")
+            for pragma in pragmas:
+                cur.execute(pragma)
             cur.close()
 
         if begin is not None:
@@ -100,7 +102,16 @@ def _sqlite_engines(settings: Settings) -> Engines:
 
         return engine
 
-    write = build("BEGIN IMMEDIATE", QueuePool, pool_size=1, max_overflow=0, pool_timeout=timeout_s)
+    # Commits leave checkpoints to the thread of :mod:`.sqlite_checkpointer` when it runs.
+    autocheckpoint = 0 if settings.sqlite_checkpoint_ms > 0 else 1000
+    write = build(
+        "BEGIN IMMEDIATE",
+        QueuePool,
+        f"PRAGMA wal_autocheckpoint={autocheckpoint}",
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=timeout_s,
+    )
     serialise_writers(write, Path(path), timeout_s)
     # Readers run in autocommit: each statement sees one consistent WAL snapshot, and a
     # single-statement read needs no BEGIN/COMMIT round trip.

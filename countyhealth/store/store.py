@@ -1,5 +1,5 @@
-"""The per-process store: engines, clock, audit writer, index extraction and bulk jobs, built by
-a factory."""
+"""The per-process store: engines, clock, audit writer, SQLite checkpointer, index extraction
+and bulk jobs, built by a factory."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .jobs import JobStore
 from .repository import Repository
 from .rows import IndexExtractor, no_index_rows
 from .search_state import SearchParamState
+from .sqlite_checkpointer import start_checkpointer
 
 
 class Store:
@@ -40,6 +41,15 @@ class Store:
             flush_ms=settings.audit_flush_ms,
             fsync=settings.audit_spool_fsync,
         )
+        self.checkpointer = (
+            start_checkpointer(
+                settings.sqlite_path(),
+                settings.sqlite_checkpoint_ms,
+                settings.sqlite_busy_timeout_ms,
+            )
+            if engines.backend == "sqlite"
+            else None
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, recover_audit: bool = True) -> Store:
@@ -56,4 +66,6 @@ class Store:
     def close(self) -> None:
         self.audit.flush()
         self.audit.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engines.dispose()
