@@ -61,8 +61,11 @@ class WalCheckpointer:
         with self._guard:
             try:
                 if self._conn is None:
-                    self._conn = sqlite3.connect(
-                        self.database, isolation_level=None, check_same_thread=False
+                    self._conn = sqlite3.connect(  # mode=rw: never create a missing file
+                        self.database.resolve().as_uri() + "?mode=rw",
+                        uri=True,
+                        isolation_level=None,
+                        check_same_thread=False,
                     )
                     self._conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
                 busy, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()

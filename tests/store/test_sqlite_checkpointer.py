@@ -12,7 +12,7 @@ import pytest
 
 from countyhealth.config import Settings
 from countyhealth.store import Store
-from countyhealth.store.sqlite_checkpointer import CheckpointResult
+from countyhealth.store.sqlite_checkpointer import CheckpointResult, WalCheckpointer
 from tests.conftest import make_settings
 
 #: pages of 4 KiB written by :func:`_write_pages`, well over SQLite's automatic threshold (1,000)
@@ -92,6 +92,13 @@ def test_zero_keeps_sqlite_automatic_checkpoints(
         assert frames < PAGES  # the commits checkpointed and the log restarted
     finally:
         store.close()
+
+
+def test_a_missing_database_is_not_created(tmp_path: Path) -> None:
+    checkpointer = WalCheckpointer(tmp_path / "gone.db", 3600, 100)
+    assert checkpointer.checkpoint() is None
+    checkpointer.close()
+    assert not (tmp_path / "gone.db").exists()
 
 
 def test_only_sqlite_has_one(settings: Settings, store: Store) -> None:
