@@ -3,13 +3,13 @@
 In WAL mode a commit only appends pages to the ``-wal`` file; a checkpoint later copies them
 into the database file and syncs it (https://sqlite.org/wal.html#checkpointing). By default
 SQLite runs that checkpoint inside the commit that takes the log over 1,000 pages
-(https://sqlite.org/c3ref/wal_autocheckpoint.html), so every few dozen writes one request pays
-for copying and syncing thousands of pages, and holds this process's writer lock
+(https://sqlite.org/c3ref/wal_autocheckpoint.html), so about one booking in ten pays for
+copying and syncing a thousand pages, and holds this process's writer lock
 (:mod:`.sqlite_writer_lock`) meanwhile: under a booking crowd the other writers queue behind
 it. Here the write connections turn automatic checkpoints off (``PRAGMA
 wal_autocheckpoint=0``) and one thread per process checkpoints every
 ``COUNTYHEALTH_SQLITE_CHECKPOINT_MS`` in PASSIVE mode, which never waits for readers or
-writers (https://sqlite.org/c3ref/wal_checkpoint_v2.html): commits keep appending while it
+writers and calls no busy handler (https://sqlite.org/c3ref/wal_checkpoint_v2.html): commits keep appending while it
 copies. With several processes each runs one; a checkpoint that finds another one running
 is simply skipped. Closing the store runs a last checkpoint.
 
@@ -43,10 +43,9 @@ class CheckpointResult:
 class WalCheckpointer:
     """One background thread that checkpoints one SQLite database every ``interval_s``."""
 
-    def __init__(self, database: Path, interval_s: float, busy_timeout_ms: int) -> None:
+    def __init__(self, database: Path, interval_s: float) -> None:
         self.database = database
         self.interval_s = interval_s
-        self._busy_timeout_ms = busy_timeout_ms
         self._stop = threading.Event()
         self._guard = threading.Lock()
         self._conn: sqlite3.Connection | None = None
@@ -67,7 +66,6 @@ class WalCheckpointer:
                         isolation_level=None,
                         check_same_thread=False,
                     )
-                    self._conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
                 busy, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             except sqlite3.Error as exc:  # a passing fault: the next round tries again
                 log.debug("checkpoint of %s failed: %s", self.database, exc)
@@ -91,13 +89,11 @@ class WalCheckpointer:
             self.checkpoint()
 
 
-def start_checkpointer(
-    database: Path | None, interval_ms: float, busy_timeout_ms: int
-) -> WalCheckpointer | None:
+def start_checkpointer(database: Path | None, interval_ms: float) -> WalCheckpointer | None:
     """A running checkpointer for an SQLite ``database``; None for another backend, or when
     ``interval_ms`` is 0 (SQLite's automatic checkpoints stay on)."""
     if database is None or interval_ms <= 0:
         return None
-    checkpointer = WalCheckpointer(database, interval_ms / 1000, busy_timeout_ms)
+    checkpointer = WalCheckpointer(database, interval_ms / 1000)
     checkpointer.start()
     return checkpointer

@@ -41,14 +41,9 @@ class Store:
             flush_ms=settings.audit_flush_ms,
             fsync=settings.audit_spool_fsync,
         )
-        self.checkpointer = (
-            start_checkpointer(
-                settings.sqlite_path(),
-                settings.sqlite_checkpoint_ms,
-                settings.sqlite_busy_timeout_ms,
-            )
-            if engines.backend == "sqlite"
-            else None
+        # None on PostgreSQL, which has no SQLite file
+        self.checkpointer = start_checkpointer(
+            settings.sqlite_path(), settings.sqlite_checkpoint_ms
         )
 
     @classmethod

@@ -95,7 +95,7 @@ def test_zero_keeps_sqlite_automatic_checkpoints(
 
 
 def test_a_missing_database_is_not_created(tmp_path: Path) -> None:
-    checkpointer = WalCheckpointer(tmp_path / "gone.db", 3600, 100)
+    checkpointer = WalCheckpointer(tmp_path / "gone.db", 3600)
     assert checkpointer.checkpoint() is None
     checkpointer.close()
     assert not (tmp_path / "gone.db").exists()
